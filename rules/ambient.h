@@ -1,0 +1,212 @@
+// Istio ambient-mode semantics, in one place. Every function mirrors a piece of istiod, the CNI
+// node agent or ztunnel, and cites it; rules call these instead of re-deriving Istio behaviour.
+// Spec: ../shared/spec/ambient-semantics.md (section numbers below refer to it).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/rule.h"
+#include "webhook/cluster_state.h"
+#include "webhook/objects.h"
+
+namespace ambient_guard::ambient {
+
+// Label and annotation keys ([API] label/labels.yaml).
+inline constexpr std::string_view kDataplaneModeLabel = "istio.io/dataplane-mode";
+inline constexpr std::string_view kInjectionLabel = "istio-injection";
+inline constexpr std::string_view kRevLabel = "istio.io/rev";
+inline constexpr std::string_view kUseWaypointLabel = "istio.io/use-waypoint";
+inline constexpr std::string_view kUseWaypointNamespaceLabel = "istio.io/use-waypoint-namespace";
+inline constexpr std::string_view kWaypointForLabel = "istio.io/waypoint-for";
+inline constexpr std::string_view kWaypointClass = "istio-waypoint";
+inline constexpr std::string_view kMeshController = "istio.io/mesh-controller";
+
+// ---------------------------------------------------------------------------------------------
+// Enrollment (spec §1.2)
+
+enum class DataplaneMode { kNone, kSidecar, kAmbient, kMixed };
+std::string_view modeName(DataplaneMode mode);
+
+// Returns true when the sidecar injector injects new pods of a namespace with these labels:
+// `istio-injection=enabled`, or `istio.io/rev` set and no `istio-injection` label at all (any
+// other istio-injection value blocks every injection webhook).
+// Mirrors [I] manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml:65-145.
+bool namespaceInjectsSidecars(const Labels& ns_labels);
+
+// Returns the namespace's mode: kMixed when labelled ambient *and* injecting (the sidecar wins,
+// R1.3), kAmbient, kSidecar, or kNone. Mirrors [I] cni/pkg/util/enablement_selector.go:77-97.
+DataplaneMode namespaceMode(const Labels& ns_labels);
+
+// Returns true when new pods of the namespace are captured by ztunnel: dataplane-mode=ambient and
+// not injecting sidecars ([I] pkg/config/analysis/analyzers/util/in_mesh.go:53-66, with the
+// injector's own reading of istio.io/rev).
+bool isAmbientNamespace(const Labels& ns_labels);
+// Same, looking the namespace up; false when the cluster has no such Namespace.
+bool isAmbientNamespace(const ClusterView& state, std::string_view ns);
+
+// Returns true when a pod with `pod_labels` in a namespace with `ns_labels` gets a sidecar (R1.1
+// cases 1-4, [I] mutatingwebhook.yaml:65-145; the pod label sidecar.istio.io/inject wins).
+bool podGetsSidecar(const Labels& ns_labels, const Labels& pod_labels);
+
+// Returns true when such a pod is captured by ztunnel (R1.2-R1.4): no sidecar, and either the pod
+// is labelled ambient or the namespace is and the pod is not labelled `none`.
+// Mirrors [I] cni/pkg/util/enablement_selector.go:77-97 and cni/pkg/util/podutil.go:93-98.
+bool isAmbientWorkload(const Labels& ns_labels, const Labels& pod_labels);
+
+// ---------------------------------------------------------------------------------------------
+// AuthorizationPolicy at ztunnel (spec §3.2-3.3)
+
+// The `when` keys ztunnel enforces ([I] pilot/pkg/serviceregistry/ambient/authorization.go,
+// l4WhenAttributes).
+bool isL4WhenKey(std::string_view key);
+
+// What ztunnel makes of an AuthorizationPolicy that is not bound with targetRefs.
+struct ZtunnelConversion {
+  enum class Outcome {
+    kIgnored,           // targetRef(s): not for ztunnel at all
+    kDryRunNotSent,     // dry-run annotation while ambient dry-run is off: not sent
+    kActionNotSent,     // AUDIT or CUSTOM: not sent, not enforced (fail-open for CUSTOM)
+    kAccepted,          // enforced as written
+    kAllowRulesOmitted, // ALLOW: some rules had HTTP attributes and were dropped
+    kAllowNoRules,      // ALLOW: every rule dropped; matches nothing (deny-all risk)
+    kDenyWithoutHttp,   // DENY: enforced without its HTTP conditions (broader)
+    kDenyNoEffect,      // DENY: no enforceable rule left; a no-op (fail-open)
+  };
+  Outcome outcome = Outcome::kAccepted;
+  std::vector<std::string> l7_attributes;  // Istio's names, sorted, unique
+  std::string first_l7_field;              // path of the first L7 field found
+  std::string status_message;              // istiod's ZtunnelAccepted message, verbatim
+};
+
+// Mirrors convertAuthorizationPolicy / handleRule / hasEffectiveRules in
+// [I] pilot/pkg/serviceregistry/ambient/authorization.go. Note: current Istio also reports
+// source.trustDomains / notTrustDomains as unsupported attributes (httpSources).
+ZtunnelConversion convertForZtunnel(const AuthorizationPolicy& ap,
+                                    const rules::MeshSettings& mesh);
+
+// ---------------------------------------------------------------------------------------------
+// Waypoints (spec §2)
+
+enum class TrafficType { kService, kWorkload };
+
+struct WaypointBinding {
+  enum class Status {
+    kNoLabel,                 // no use-waypoint on the object or its namespace
+    kOptedOut,                // use-waypoint: none
+    kBound,                   // bound to a waypoint that serves this traffic type
+    kNotFound,                // target Gateway missing ("waypoint %q is not ready")
+    kNotReady,                // target has status but no addresses ("waypoint %q is not ready")
+    kNotAWaypoint,            // target is not an istio-waypoint-class Gateway (spec W5)
+    kAttachmentDenied,        // cross-namespace target without allowedRoutes for us
+    kUnsupportedTrafficType,  // waypoint-for does not cover the traffic type
+  };
+  Status status = Status::kNoLabel;
+  std::string ns;    // waypoint namespace (when a label names one)
+  std::string name;  // waypoint name
+  TrafficType traffic = TrafficType::kService;
+  bool from_namespace_label = false;  // the label came from the Namespace, not the object
+  bool readiness_unknown = false;     // bound to a Gateway without any status (a manifest)
+  const Gateway* gateway = nullptr;
+
+  bool bound() const { return status == Status::kBound; }
+  // Returns Istio's condition message for the status ("waypoint \"ns/wp\" is not ready"), or
+  // "" for kNoLabel / kOptedOut / kBound.
+  std::string problem() const;
+};
+
+// Resolves the waypoint of an object (a Service's labels, or nullptr for "the namespace only")
+// in namespace ns. Mirrors fetchWaypointForTarget, [I] pilot/pkg/serviceregistry/ambient/
+// waypoints.go:98-206: the object's label wins, `none` stops without namespace fallback,
+// `use-waypoint-namespace` is read from the same object, no fallback when the traffic type check
+// fails.
+WaypointBinding resolveWaypoint(const ClusterView& state, std::string_view ns,
+                                const Labels* object_labels, TrafficType traffic);
+
+// Returns true when the Gateway is a waypoint: class istio-waypoint, or a GatewayClass whose
+// controller is istio.io/mesh-controller (spec W5; [I] policies.go:83-95).
+bool isWaypoint(const ClusterView& state, const Gateway& gw);
+
+// Returns the Gateway's istio.io/waypoint-for ("service" default); the Gateway label overrides
+// the GatewayClass label ([I] waypoints.go:375-389).
+std::string waypointFor(const ClusterView& state, const Gateway& gw);
+
+// Returns true when `waypoint_for` covers the traffic type ([I] waypoints.go:167-172,195-206).
+bool servesTraffic(std::string_view waypoint_for, TrafficType traffic);
+
+// Returns true when a client in `client_ns` may attach to the waypoint: same namespace, or the
+// HBONE listener (or the inbound-binding one) allows it ([I] waypoints.go:568-663).
+bool waypointAdmitsNamespace(const ClusterView& state, const Gateway& gw,
+                             std::string_view client_ns);
+
+// Returns the SPIFFE principal of the waypoint ("cluster.local/ns/<ns>/sa/<sa>"); the SA is the
+// Gateway name unless gateway.istio.io/service-account overrides it ([I] deploymentcontroller.go:423).
+std::string waypointPrincipal(const Gateway& gw, std::string_view trust_domain);
+
+// Returns the ready waypoints of a namespace (istio-waypoint class), in name order.
+std::vector<const Gateway*> waypointsIn(const ClusterView& state, std::string_view ns);
+
+// ---------------------------------------------------------------------------------------------
+// PeerAuthentication (spec §4)
+
+struct EffectiveMtls {
+  bool strict = false;
+  const PeerAuthentication* mesh = nullptr;      // oldest selector-less PA in the root namespace
+  const PeerAuthentication* ns_policy = nullptr; // oldest selector-less PA in the namespace
+  const PeerAuthentication* workload = nullptr;  // oldest matching selector PA (non-root ns)
+};
+
+// Returns the effective mode for a workload (labels; empty for "any workload") in ns.
+// Mirrors convertedSelectorPeerAuthentications, [I] authorization.go:81-220: oldest wins, a
+// namespace DISABLE/PERMISSIVE overrides a mesh STRICT, DISABLE acts as PERMISSIVE, selector PAs
+// in the root namespace are ignored.
+EffectiveMtls effectiveMtls(const ClusterView& state, std::string_view ns,
+                            const Labels& workload_labels, const rules::MeshSettings& mesh);
+
+// Returns the oldest selector-less PeerAuthentication of ns (creationTimestamp, then name).
+const PeerAuthentication* oldestNamespacePolicy(const ClusterView& state, std::string_view ns);
+
+// ---------------------------------------------------------------------------------------------
+// Scope helpers
+
+// Returns the namespaces whose ambient workloads a ztunnel-bound policy in `policy_ns` covers:
+// every ambient namespace when policy_ns is the root namespace, else policy_ns if it is ambient.
+std::vector<std::string> ambientNamespacesCovered(const ClusterView& state,
+                                                  std::string_view policy_ns,
+                                                  const rules::MeshSettings& mesh);
+
+// Returns the Services of ns whose pods a workload selector plausibly selects: their
+// spec.selector and the matchLabels agree on every shared key and share at least one.
+std::vector<const Service*> servicesSelectedBy(const ClusterView& state, std::string_view ns,
+                                               const Labels& match_labels);
+
+// Returns the namespace a VirtualService host refers to ("reviews" → vs_ns,
+// "reviews.shop" / "reviews.shop.svc.cluster.local" / "*.shop.svc.cluster.local" → "shop"), or
+// "" for hosts outside the cluster.
+std::string hostNamespace(std::string_view host, std::string_view vs_ns);
+
+// Returns true when the VirtualService applies to mesh (sidecar/waypoint) traffic: `gateways`
+// empty or containing "mesh" ([API] networking/v1alpha3/virtual_service.proto:195-205).
+bool isMeshVirtualService(const VirtualService& vs);
+
+}  // namespace ambient_guard::ambient
+
+namespace ambient_guard::ambient {
+
+// The targetRefs that move a selector or namespace-wide policy onto a waypoint.
+struct TargetRefSuggestion {
+  std::string target_refs;  // YAML flow text: "targetRefs: [{group: \"\", kind: Service, name: x}]"
+  std::string how;          // what the user must know or do first
+  bool waypoint_ready = false;  // a waypoint already serves the target
+  std::string waypoint;         // "ns/name" of that waypoint, or of the one to create
+};
+
+// Returns the targetRefs for a policy in ns with the given selector (policyattachment.go:151-198):
+// a Service when the selector matches exactly one Service, else the namespace waypoint Gateway;
+// the GatewayClass istio-waypoint for a mesh-wide policy in the root namespace.
+TargetRefSuggestion suggestTargetRefs(const ClusterView& state, std::string_view ns,
+                                      const WorkloadSelector& selector,
+                                      const rules::MeshSettings& mesh);
+
+}  // namespace ambient_guard::ambient

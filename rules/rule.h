@@ -1,0 +1,95 @@
+// The rule interface: one invariant of an ambient-mode cluster per rule.
+//
+// A rule is a const predicate over a ClusterView. It is evaluated for a *subject*: the object
+// being written, or a namespace whose labels change (or, in `check`, a namespace that would be
+// enrolled). It reports every violation of its invariant that concerns that subject. Rules do no
+// I/O, take no locks and keep no state, so one instance serves every request thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "webhook/cluster_state.h"
+#include "webhook/objects.h"
+
+namespace ambient_guard::rules {
+
+// What happens to a finding (Gatekeeper's words). Ordered from strongest to weakest.
+enum class Action { kDeny, kWarn, kDryrun, kOff };
+
+std::string_view actionName(Action action);
+std::optional<Action> parseAction(std::string_view text);
+
+// Mesh-wide settings rules need (istiod's meshConfig and feature flags).
+struct MeshSettings {
+  std::string root_namespace = "istio-system";  // meshConfig.rootNamespace
+  std::string trust_domain = "cluster.local";   // meshConfig.trustDomain
+  bool ambient_dry_run = false;  // AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY (istiod)
+};
+
+// What a rule evaluation is about.
+struct Subject {
+  enum class Type { kObject, kNamespace };
+  Type type = Type::kObject;
+  ObjectKey key;  // kObject: the written object; kNamespace: {Kind::kNamespace, "", name}
+
+  static Subject object(ObjectKey key) { return {Type::kObject, std::move(key)}; }
+  static Subject namespaceNamed(std::string name) {
+    return {Type::kNamespace, ObjectKey{Kind::kNamespace, "", std::move(name)}};
+  }
+  bool isNamespace() const { return type == Type::kNamespace; }
+};
+
+struct RuleContext {
+  const ClusterView& state;  // the cluster as it would be after the write under review
+  Subject subject;
+  const MeshSettings& mesh;
+};
+
+// One violation. Messages name the rule, the object, what is wrong, what ztunnel will actually
+// do, and the fix.
+struct Finding {
+  std::string rule;     // rule id, e.g. "l7-policy-without-waypoint"
+  Action action;        // the rule's action for this finding (default, possibly demoted)
+  ObjectKey object;     // the object at fault
+  std::string ns;       // the namespace whose workloads are affected
+  std::string field;    // field path in `object`, e.g. "spec.rules[0].to[0].operation.methods"
+  std::string message;  // full text, starting "[rule-id] "
+  std::string summary;  // one line for admission warnings, starting "[rule-id] "
+  bool needs_waypoint = false;  // the fix needs a waypoint that does not exist yet
+  bool pre_existing = false;    // the cluster already violated this before the write
+
+  // Identity of the violation across two evaluations (old vs new cluster state).
+  std::string identity() const;
+};
+
+// The manual of a rule, shown by `ambient-guard rules` and in the README.
+struct RuleDoc {
+  std::string_view id;
+  Action default_action;
+  std::string_view invariant;  // one sentence: what must hold
+  std::string_view why;        // what breaks in ambient if it does not
+  std::string_view example;    // a violating YAML example
+  std::string_view fix;        // the corrected YAML
+};
+
+class Rule {
+ public:
+  virtual ~Rule() = default;
+  virtual const RuleDoc& doc() const = 0;
+  std::string_view id() const { return doc().id; }
+  // Appends the violations of this rule's invariant that concern ctx.subject.
+  virtual void evaluate(const RuleContext& ctx, std::vector<Finding>& out) const = 0;
+};
+
+// Returns every rule of ambient-guard, in catalog order. Explicit, no static registration.
+std::vector<std::unique_ptr<Rule>> makeDefaultRules();
+
+// Returns text cut to at most `limit` bytes (ending "..." when cut), with
+// control characters replaced by spaces (admission warnings must be a single clean line).
+std::string oneLine(std::string_view text, size_t limit);
+
+}  // namespace ambient_guard::rules

@@ -1,0 +1,33 @@
+// Helpers shared by the tests: building states from inline YAML, running the CLI as a process.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "webhook/cluster_state.h"
+#include "webhook/objects.h"
+
+namespace ambient_guard::testing {
+
+// Returns the objects decoded from YAML text; fails the current test on a load error.
+std::vector<AnyObject> objectsFromYaml(const std::string& yaml);
+// Returns a snapshot of the objects in the YAML text.
+std::shared_ptr<const Snapshot> stateFromYaml(const std::string& yaml);
+// Returns the single object in the YAML text.
+AnyObject objectFromYaml(const std::string& yaml);
+
+struct ProcessResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+// Runs the ambient-guard binary with args (no shell), feeding `stdin_text`.
+ProcessResult runCli(const std::vector<std::string>& args, const std::string& stdin_text = "");
+
+// Returns a fresh temporary directory, removed at process exit.
+std::string tempDir();
+// Writes text to dir/name and returns the path.
+std::string writeFile(const std::string& dir, const std::string& name, const std::string& text);
+
+}  // namespace ambient_guard::testing

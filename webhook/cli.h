@@ -1,0 +1,11 @@
+// Subcommands registered from their own files (serve, audit, translate, …).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ambient_guard {
+
+// Adds the subcommands that live outside main.cc; each stores its exit status in exit_code.
+void registerExtraCommands(CLI::App& app, int& exit_code);
+
+}  // namespace ambient_guard

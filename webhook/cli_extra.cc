@@ -1,0 +1,10 @@
+#include "webhook/cli.h"
+
+namespace ambient_guard {
+
+void registerExtraCommands(CLI::App& app, int& exit_code) {
+  (void)app;
+  (void)exit_code;
+}
+
+}  // namespace ambient_guard
