@@ -110,7 +110,7 @@ void check(const RuleContext& ctx, const AuthorizationPolicy& ap,
   f.message = "[" + f.rule + "] " + ref + " (" + describePolicyScope(ap.ns, ap.selector, ctx.mesh) +
               ", action " + ap.action + ") is enforced by ztunnel in ambient " +
               namespaceList(namespaces) + " and " + what + ": " + effectText(ap, conv) +
-              ". istiod reports: \"" + conv.status_message + "\". Fix: replace `selector` with `" +
+              ". istiod reports: \"" + conv.status_message + "\" Fix: replace `selector` with `" +
               fix.target_refs + "` so a waypoint enforces it; " + fix.how + ".";
   f.summary = "[" + f.rule + "] " + ref + ": " + shortEffect(ap, conv.outcome) + "; use targetRefs";
   out.push_back(std::move(f));

@@ -2,45 +2,149 @@
 
 #include <algorithm>
 #include <optional>
+#include <tuple>
 
 namespace ambient_guard {
 
-std::shared_ptr<const Snapshot> Snapshot::build(std::vector<AnyObject> objects) {
-  std::shared_ptr<Snapshot> s(new Snapshot());
-  for (AnyObject& obj : objects) {
-    const Object& m = metaOf(obj);
-    std::string ns = kindOf(obj) == Kind::kNamespace ? std::string() : m.ns;
-    s->buckets_[ns].by_kind[static_cast<int>(kindOf(obj))].push_back(std::move(obj));
+namespace {
+
+template <class T>
+struct TypeTag {};
+
+}  // namespace
+
+// One typed vector per kind, so a Service costs sizeof(Service), not sizeof(AnyObject).
+struct Snapshot::Bucket {
+  std::tuple<std::vector<Namespace>, std::vector<Service>, std::vector<Gateway>,
+             std::vector<GatewayClass>, std::vector<AuthorizationPolicy>,
+             std::vector<PeerAuthentication>, std::vector<RequestAuthentication>,
+             std::vector<VirtualService>, std::vector<DestinationRule>, std::vector<EnvoyFilter>,
+             std::vector<Sidecar>, std::vector<WasmPlugin>>
+      vectors;
+
+  template <class T>
+  std::vector<T>& of() {
+    return std::get<std::vector<T>>(vectors);
   }
-  for (auto& [ns, bucket] : s->buckets_) {
-    for (auto& vec : bucket.by_kind) {
-      // Stable sort keeps input order among equal names, so "last one wins" below is exact.
-      std::stable_sort(vec.begin(), vec.end(), [](const AnyObject& a, const AnyObject& b) {
-        return metaOf(a).name < metaOf(b).name;
-      });
+  template <class T>
+  const std::vector<T>& of() const {
+    return std::get<std::vector<T>>(vectors);
+  }
+
+  // Calls fn(vector<T>&) for the vector of `kind`.
+  template <class Fn>
+  void withKind(Kind kind, Fn&& fn) {
+    std::apply(
+        [&](auto&... vecs) {
+          (
+              [&](auto& v) {
+                using T = typename std::decay_t<decltype(v)>::value_type;
+                if (T::kKind == kind) {
+                  fn(v);
+                }
+              }(vecs),
+              ...);
+        },
+        vectors);
+  }
+  template <class Fn>
+  void withKind(Kind kind, Fn&& fn) const {
+    const_cast<Bucket*>(this)->withKind(kind, [&](const auto& v) { fn(v); });
+  }
+  template <class Fn>
+  void forAll(Fn&& fn) {
+    std::apply([&](auto&... vecs) { (fn(vecs), ...); }, vectors);
+  }
+  template <class Fn>
+  void forAll(Fn&& fn) const {
+    std::apply([&](const auto&... vecs) { (fn(vecs), ...); }, vectors);
+  }
+
+  void put(AnyObject obj) {
+    std::visit(
+        [&](auto& o) {
+          using T = std::decay_t<decltype(o)>;
+          auto& vec = of<T>();
+          auto it = std::lower_bound(vec.begin(), vec.end(), o.name,
+                                     [](const T& a, const std::string& n) { return a.name < n; });
+          if (it != vec.end() && it->name == o.name) {
+            *it = std::move(o);
+          } else {
+            vec.insert(it, std::move(o));
+          }
+        },
+        obj);
+  }
+
+  void remove(Kind kind, const std::string& name) {
+    withKind(kind, [&](auto& vec) {
+      std::erase_if(vec, [&](const auto& o) { return o.name == name; });
+    });
+  }
+
+  bool empty() const {
+    bool all_empty = true;
+    forAll([&](const auto& v) { all_empty = all_empty && v.empty(); });
+    return all_empty;
+  }
+};
+
+namespace {
+
+bool clusterScoped(Kind kind) { return kind == Kind::kNamespace || kind == Kind::kGatewayClass; }
+
+std::string bucketOf(const AnyObject& obj) {
+  return clusterScoped(kindOf(obj)) ? std::string() : metaOf(obj).ns;
+}
+
+}  // namespace
+
+void Snapshot::finish() {
+  counts_ = {};
+  names_.clear();
+  for (const auto& [ns, bucket] : buckets_) {
+    bucket->forAll([&](const auto& v) {
+      using T = typename std::decay_t<decltype(v)>::value_type;
+      counts_[static_cast<int>(T::kKind)] += v.size();
+    });
+    if (!ns.empty()) {
+      names_.push_back(ns);
+    }
+  }
+  if (auto it = buckets_.find(""); it != buckets_.end()) {
+    for (const Namespace& n : it->second->of<Namespace>()) {
+      names_.push_back(n.name);
+    }
+  }
+  std::sort(names_.begin(), names_.end());
+  names_.erase(std::unique(names_.begin(), names_.end()), names_.end());
+}
+
+std::shared_ptr<const Snapshot> Snapshot::build(std::vector<AnyObject> objects) {
+  std::unordered_map<std::string, std::shared_ptr<Bucket>> work;
+  for (AnyObject& obj : objects) {
+    auto& b = work[bucketOf(obj)];
+    if (!b) {
+      b = std::make_shared<Bucket>();
+    }
+    // Append, then sort and dedupe once: O(n log n) instead of sorted inserts.
+    std::visit([&](auto& o) { b->of<std::decay_t<decltype(o)>>().push_back(std::move(o)); }, obj);
+  }
+  std::shared_ptr<Snapshot> s(new Snapshot());
+  for (auto& [ns, bucket] : work) {
+    bucket->forAll([](auto& vec) {
+      using T = typename std::decay_t<decltype(vec)>::value_type;
+      // Stable sort keeps input order among equal names, so "last one wins" is exact.
+      std::stable_sort(vec.begin(), vec.end(),
+                       [](const T& a, const T& b) { return a.name < b.name; });
       auto dup_end = std::unique(vec.rbegin(), vec.rend(),
-                                 [](const AnyObject& a, const AnyObject& b) {
-                                   return metaOf(a).name == metaOf(b).name;
-                                 });
+                                 [](const T& a, const T& b) { return a.name == b.name; });
       vec.erase(vec.begin(), dup_end.base());
       vec.shrink_to_fit();
-    }
+    });
+    s->buckets_.emplace(ns, std::move(bucket));
   }
-  for (const auto& [ns, bucket] : s->buckets_) {
-    for (int k = 0; k < kKindCount; ++k) {
-      s->counts_[k] += bucket.by_kind[k].size();
-    }
-    if (!ns.empty()) {
-      s->names_.push_back(ns);
-    }
-  }
-  if (auto it = s->buckets_.find(""); it != s->buckets_.end()) {
-    for (const auto& obj : it->second.by_kind[static_cast<int>(Kind::kNamespace)]) {
-      s->names_.push_back(metaOf(obj).name);
-    }
-  }
-  std::sort(s->names_.begin(), s->names_.end());
-  s->names_.erase(std::unique(s->names_.begin(), s->names_.end()), s->names_.end());
+  s->finish();
   return s;
 }
 
@@ -49,17 +153,86 @@ std::shared_ptr<const Snapshot> Snapshot::empty() {
   return kEmpty;
 }
 
+std::shared_ptr<const Snapshot> Snapshot::withChanges(std::vector<AnyObject> puts,
+                                                      const std::vector<ObjectKey>& removes) const {
+  std::shared_ptr<Snapshot> s(new Snapshot());
+  s->buckets_ = buckets_;
+  std::unordered_map<std::string, std::shared_ptr<Bucket>> copied;
+  auto writable = [&](const std::string& ns) -> Bucket& {
+    auto& c = copied[ns];
+    if (!c) {
+      auto it = s->buckets_.find(ns);
+      c = it != s->buckets_.end() ? std::make_shared<Bucket>(*it->second)
+                                  : std::make_shared<Bucket>();
+    }
+    return *c;
+  };
+  for (AnyObject& obj : puts) {
+    writable(bucketOf(obj)).put(std::move(obj));
+  }
+  for (const ObjectKey& key : removes) {
+    writable(clusterScoped(key.kind) ? std::string() : key.ns).remove(key.kind, key.name);
+  }
+  for (auto& [ns, bucket] : copied) {
+    if (bucket->empty()) {
+      s->buckets_.erase(ns);
+    } else {
+      s->buckets_[ns] = std::move(bucket);
+    }
+  }
+  s->finish();
+  return s;
+}
+
+std::shared_ptr<const Snapshot> Snapshot::withKindReplaced(Kind kind,
+                                                           std::vector<AnyObject> objects) const {
+  std::shared_ptr<Snapshot> s(new Snapshot());
+  std::unordered_map<std::string, std::shared_ptr<Bucket>> copied;
+  for (const auto& [ns, bucket] : buckets_) {
+    bool has_kind = false;
+    bucket->withKind(kind, [&](const auto& v) { has_kind = !v.empty(); });
+    if (has_kind) {
+      auto b = std::make_shared<Bucket>(*bucket);
+      b->withKind(kind, [](auto& v) { v.clear(); });
+      copied[ns] = std::move(b);
+    } else {
+      s->buckets_.emplace(ns, bucket);
+    }
+  }
+  for (AnyObject& obj : objects) {
+    if (kindOf(obj) != kind) {
+      continue;
+    }
+    const std::string ns = bucketOf(obj);
+    auto& c = copied[ns];
+    if (!c) {
+      auto it = s->buckets_.find(ns);
+      c = it != s->buckets_.end() ? std::make_shared<Bucket>(*it->second)
+                                  : std::make_shared<Bucket>();
+    }
+    c->put(std::move(obj));
+  }
+  for (auto& [ns, bucket] : copied) {
+    if (bucket->empty()) {
+      s->buckets_.erase(ns);
+    } else {
+      s->buckets_[ns] = std::move(bucket);
+    }
+  }
+  s->finish();
+  return s;
+}
+
 const Namespace* Snapshot::findNamespace(std::string_view name) const {
   auto it = buckets_.find("");
   if (it == buckets_.end()) {
     return nullptr;
   }
-  const auto& vec = it->second.by_kind[static_cast<int>(Kind::kNamespace)];
-  auto pos = std::lower_bound(vec.begin(), vec.end(), name, [](const AnyObject& o, auto n) {
-    return metaOf(o).name < n;
-  });
-  if (pos != vec.end() && metaOf(*pos).name == name) {
-    return &std::get<Namespace>(*pos);
+  const auto& vec = it->second->of<Namespace>();
+  auto pos = std::lower_bound(vec.begin(), vec.end(), name,
+                              [](const Namespace& o, std::string_view n) { return o.name < n; });
+  if (pos != vec.end() && pos->name == name) {
+    return &*pos;
   }
   return nullptr;
 }
@@ -68,24 +241,24 @@ std::vector<std::string> Snapshot::namespaceNames() const { return names_; }
 
 void Snapshot::forEach(Kind kind, std::string_view ns,
                        const std::function<void(const Object&)>& fn) const {
-  if (kind == Kind::kNamespace || kind == Kind::kGatewayClass) {
+  if (clusterScoped(kind)) {
     ns = "";
   }
   auto it = buckets_.find(std::string(ns));
   if (it == buckets_.end()) {
     return;
   }
-  for (const AnyObject& obj : it->second.by_kind[static_cast<int>(kind)]) {
-    fn(metaOf(obj));
-  }
+  it->second->withKind(kind, [&](const auto& vec) {
+    for (const auto& o : vec) {
+      fn(o);
+    }
+  });
 }
 
 std::vector<AnyObject> Snapshot::objects() const {
   std::vector<AnyObject> out;
   for (const auto& [ns, bucket] : buckets_) {
-    for (const auto& vec : bucket.by_kind) {
-      out.insert(out.end(), vec.begin(), vec.end());
-    }
+    bucket->forAll([&](const auto& vec) { out.insert(out.end(), vec.begin(), vec.end()); });
   }
   return out;
 }
@@ -93,7 +266,7 @@ std::vector<AnyObject> Snapshot::objects() const {
 namespace {
 
 ObjectKey normalized(ObjectKey key) {
-  if (key.kind == Kind::kNamespace || key.kind == Kind::kGatewayClass) {
+  if (clusterScoped(key.kind)) {
     key.ns.clear();
   }
   return key;
@@ -129,14 +302,14 @@ std::vector<std::string> OverlayView::namespaceNames() const {
 
 void OverlayView::forEach(Kind kind, std::string_view ns,
                           const std::function<void(const Object&)>& fn) const {
-  if (kind == Kind::kNamespace || kind == Kind::kGatewayClass) {
+  if (clusterScoped(kind)) {
     ns = "";
   }
   const bool ours = kind == key_.kind && ns == key_.ns;
   bool emitted = false;
   base_.forEach(kind, ns, [&](const Object& o) {
     if (ours && o.name == key_.name) {
-      if (put_) {
+      if (put_ && !emitted) {
         fn(metaOf(*put_));
         emitted = true;
       }

@@ -54,12 +54,20 @@ class ClusterView {
   }
 };
 
-// Immutable snapshot indexed by namespace and kind.
+// Immutable snapshot indexed by namespace and kind. Namespaces are held in shared, immutable
+// buckets, so `withChanges` builds the next snapshot by copying only the buckets it touches:
+// a watch event costs O(objects in that namespace + number of namespaces), not O(cluster).
 class Snapshot final : public ClusterView {
  public:
   // Builds a snapshot. Later objects with the same kind/namespace/name replace earlier ones.
   static std::shared_ptr<const Snapshot> build(std::vector<AnyObject> objects);
   static std::shared_ptr<const Snapshot> empty();
+
+  // Returns a new snapshot: this one with `puts` added or replacing, then `removes` removed.
+  std::shared_ptr<const Snapshot> withChanges(std::vector<AnyObject> puts,
+                                              const std::vector<ObjectKey>& removes) const;
+  // Returns a new snapshot in which every object of `kind` is replaced by `objects` (a relist).
+  std::shared_ptr<const Snapshot> withKindReplaced(Kind kind, std::vector<AnyObject> objects) const;
 
   const Namespace* findNamespace(std::string_view name) const override;
   std::vector<std::string> namespaceNames() const override;
@@ -70,14 +78,15 @@ class Snapshot final : public ClusterView {
   // Returns every object of the snapshot (a copy), e.g. to build the next one.
   std::vector<AnyObject> objects() const;
 
+  // Objects of one namespace: one vector per kind, each sorted by name. Public for the
+  // implementation's helpers; treat as opaque.
+  struct Bucket;
+
  private:
   Snapshot() = default;
-  // Objects of one namespace, each kind's vector sorted by name.
-  struct Bucket {
-    std::array<std::vector<AnyObject>, kKindCount> by_kind;
-  };
-  std::unordered_map<std::string, Bucket> buckets_;  // "" holds cluster-scoped objects
-  std::vector<std::string> names_;                   // sorted namespace names
+  void finish();
+  std::unordered_map<std::string, std::shared_ptr<const Bucket>> buckets_;  // "" = cluster-scoped
+  std::vector<std::string> names_;                                         // sorted
   std::array<size_t, kKindCount> counts_{};
 };
 
