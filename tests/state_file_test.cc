@@ -59,6 +59,44 @@ TEST(StateFile, MultiDocumentYamlKeepsLines) {
   EXPECT_EQ(metaOf(objs[1]).line, 6);
 }
 
+TEST(StateFile, ListItemsKeepTheirLinesAndAliasesResolve) {
+  std::vector<AnyObject> objs;
+  auto stats = loadText(R"(apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Namespace
+  metadata: {name: a, labels: &common {team: x}}
+- apiVersion: v1
+  kind: Namespace
+  metadata:
+    name: b
+    labels: *common
+)",
+                        "aliases.yaml", objs);
+  ASSERT_TRUE(stats.ok()) << stats.error();
+  ASSERT_EQ(objs.size(), 2u);
+  EXPECT_EQ(metaOf(objs[0]).line, 4);
+  EXPECT_EQ(metaOf(objs[1]).line, 7);
+  EXPECT_EQ(*metaOf(objs[1]).labels.get("team"), "x");
+}
+
+TEST(StateFile, QuotedScalarsStayStringsAndPlainOnesResolve) {
+  std::vector<AnyObject> objs;
+  auto stats = loadText(R"(apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: n, labels: {a: "true", b: true, c: "8080"}}
+spec: {ports: [{port: 8080}, {port: "9090"}]}
+)",
+                        "s.yaml", objs);
+  ASSERT_TRUE(stats.ok()) << stats.error();
+  const auto& svc = std::get<Service>(objs.at(0));
+  EXPECT_EQ(*svc.labels.get("a"), "true");
+  EXPECT_EQ(*svc.labels.get("b"), "true");
+  EXPECT_EQ(svc.ports.at(0).port, 8080);
+  EXPECT_EQ(svc.ports.at(1).port, 9090);
+}
+
 TEST(StateFile, ErrorsNameFileAndLine) {
   struct Case {
     std::string name;
@@ -75,6 +113,11 @@ TEST(StateFile, ErrorsNameFileAndLine) {
        "bad.yaml:1: AuthorizationPolicy x: spec.rules must be a list"},
       {"missing name", "apiVersion: v1\nkind: Namespace\nmetadata: {}\n", "metadata.name is missing"},
       {"no kind", "apiVersion: v1\nmetadata: {name: a}\n", "has no apiVersion/kind"},
+      {"unknown alias", "a: *nothing\n", "bad.yaml:1: invalid YAML"},
+      {"bad port key",
+       "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: x, "
+       "namespace: y}\nspec: {portLevelMtls: {abc: {mode: DISABLE}}}\n",
+       "spec.portLevelMtls.abc key must be a port number"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);

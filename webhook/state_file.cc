@@ -9,7 +9,9 @@
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <unordered_map>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "webhook/decode.h"
@@ -53,40 +55,124 @@ json plainScalar(const std::string& s) {
 
 constexpr int kMaxDepth = 256;
 
-json toJson(const YAML::Node& node, int depth) {
-  if (depth > kMaxDepth) {
-    throw YAML::Exception(node.Mark(), "document nested too deeply");
+// Builds nlohmann JSON straight from yaml-cpp's parse events: no intermediate node tree, so a
+// large backup costs one JSON tree instead of two. Records the line of every map that starts a
+// document or an item of a top-level `items:` list (for error messages).
+class JsonBuilder final : public YAML::EventHandler {
+ public:
+  struct Document {
+    json root;
+    int line = 0;                // 1-based line where the document's content starts
+    std::vector<int> item_lines; // lines of the items of a top-level `items` list
+  };
+
+  std::vector<Document>& documents() { return docs_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    docs_.push_back({json(), mark.line + 1, {}});
+    stack_.clear();
   }
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Scalar:
-      // Tag "!" marks a quoted scalar; "?" a plain one that needs type resolution.
-      if (node.Tag() == "?") {
-        return plainScalar(node.Scalar());
-      }
-      return node.Scalar();
-    case YAML::NodeType::Sequence: {
-      json arr = json::array();
-      for (const auto& item : node) {
-        arr.push_back(toJson(item, depth + 1));
-      }
-      return arr;
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    add(mark, json(nullptr), anchor);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = anchors_.find(anchor);
+    if (it == anchors_.end()) {
+      throw YAML::ParserException(mark, "unknown alias");
     }
-    case YAML::NodeType::Map: {
-      json obj = json::object();
-      for (const auto& kv : node) {
-        if (!kv.first.IsScalar()) {
-          throw YAML::Exception(kv.first.Mark(), "map keys must be scalars");
-        }
-        obj[kv.first.Scalar()] = toJson(kv.second, depth + 1);
+    add(mark, it->second, 0);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    // "?" marks a plain scalar whose type YAML resolves; "!" a quoted one (always a string).
+    json v = tag == "?" ? plainScalar(value) : json(value);
+    if (tag.find("int") != std::string::npos || tag.find("float") != std::string::npos ||
+        tag.find("bool") != std::string::npos || tag.find("null") != std::string::npos) {
+      v = plainScalar(value);
+    }
+    add(mark, std::move(v), anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(mark, json::array(), anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    // An item of the document's top-level `items:` sequence.
+    if (stack_.size() == 2 && stack_[1].value.is_array() && stack_[0].key == "items") {
+      docs_.back().item_lines.push_back(mark.line + 1);
+    }
+    open(mark, json::object(), anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Frame {
+    json value;
+    YAML::anchor_t anchor = 0;
+    std::string key;        // for maps: the key whose value is being built
+    bool have_key = false;  // for maps: a key has been read, its value is next
+  };
+
+  void open(const YAML::Mark& mark, json value, YAML::anchor_t anchor) {
+    if (stack_.empty()) {
+      docs_.back().line = mark.line + 1;  // where the content starts, after any "---"
+    }
+    if (stack_.size() >= kMaxDepth) {
+      throw YAML::ParserException(mark, "document nested too deeply");
+    }
+    if (!stack_.empty() && stack_.back().value.is_object() && !stack_.back().have_key) {
+      throw YAML::ParserException(mark, "map keys must be scalars");
+    }
+    stack_.push_back({std::move(value), anchor, {}, false});
+  }
+
+  void close() {
+    Frame f = std::move(stack_.back());
+    stack_.pop_back();
+    if (f.anchor != 0) {
+      anchors_[f.anchor] = f.value;
+    }
+    place(std::move(f.value));
+  }
+
+  void add(const YAML::Mark& mark, json value, YAML::anchor_t anchor) {
+    if (anchor != 0) {
+      anchors_[anchor] = value;
+    }
+    if (!stack_.empty() && stack_.back().value.is_object() && !stack_.back().have_key) {
+      if (!value.is_string() && !value.is_number() && !value.is_boolean() && !value.is_null()) {
+        throw YAML::ParserException(mark, "map keys must be scalars");
       }
-      return obj;
+      Frame& top = stack_.back();
+      top.key = value.is_string() ? value.get<std::string>()
+                                  : (value.is_null() ? std::string("null") : value.dump());
+      top.have_key = true;
+      return;
+    }
+    place(std::move(value));
+  }
+
+  void place(json value) {
+    if (stack_.empty()) {
+      docs_.back().root = std::move(value);
+      return;
+    }
+    Frame& top = stack_.back();
+    if (top.value.is_array()) {
+      top.value.push_back(std::move(value));
+    } else {
+      top.value[top.key] = std::move(value);
+      top.have_key = false;
     }
   }
-  return nullptr;
-}
+
+  std::vector<Document> docs_;
+  std::vector<Frame> stack_;
+  std::unordered_map<YAML::anchor_t, json> anchors_;
+};
 
 bool isList(const json& doc) {
   if (!doc.is_object()) {
@@ -98,15 +184,17 @@ bool isList(const json& doc) {
          items != doc.end() && (items->is_array() || items->is_null());
 }
 
-void flatten(json doc, int line, std::vector<RawDocument>& out) {
+void flatten(json doc, int line, std::vector<RawDocument>& out,
+             const std::vector<int>* item_lines = nullptr) {
   if (doc.is_null()) {
     return;  // empty YAML document ("---" with nothing after it)
   }
   if (isList(doc)) {
     json& items = doc["items"];
     if (items.is_array()) {
-      for (auto& item : items) {
-        out.push_back({std::move(item), line});
+      for (size_t i = 0; i < items.size(); ++i) {
+        int item_line = (item_lines != nullptr && i < item_lines->size()) ? (*item_lines)[i] : line;
+        out.push_back({std::move(items[i]), item_line});
       }
     }
     return;
@@ -123,20 +211,24 @@ size_t lineOf(std::string_view text, size_t pos) {
 Result<std::vector<RawDocument>> parseYaml(std::string_view text, const std::string& source) {
   std::vector<RawDocument> out;
   try {
-    std::vector<YAML::Node> roots = YAML::LoadAll(std::string(text));
-    for (const YAML::Node& root : roots) {
-      if (root.IsSequence()) {
+    std::string copy(text);
+    std::istringstream in(std::move(copy));
+    YAML::Parser parser(in);
+    JsonBuilder builder;
+    while (parser.HandleNextDocument(builder)) {
+      JsonBuilder::Document& d = builder.documents().back();
+      if (d.root.is_array()) {
         // A bare YAML list of objects: treat each item as a document.
-        for (const auto& item : root) {
-          flatten(toJson(item, 0), item.Mark().line + 1, out);
+        for (auto& item : d.root) {
+          flatten(std::move(item), d.line, out);
         }
-        continue;
-      }
-      if (!root.IsNull() && !root.IsMap()) {
-        return Error{source + ":" + std::to_string(root.Mark().line + 1) +
+      } else if (!d.root.is_null() && !d.root.is_object()) {
+        return Error{source + ":" + std::to_string(d.line) +
                      ": document is not a Kubernetes object (expected a map)"};
+      } else {
+        flatten(std::move(d.root), d.line, out, &d.item_lines);
       }
-      flatten(toJson(root, 0), root.Mark().line + 1, out);
+      builder.documents().clear();
     }
   } catch (const YAML::Exception& e) {
     return Error{source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg};
