@@ -47,6 +47,9 @@ struct RuleContext {
   const ClusterView& state;  // the cluster as it would be after the write under review
   Subject subject;
   const MeshSettings& mesh;
+  // The cluster before the write, for rules about transitions (waypoint-in-use); nullptr when
+  // there is no write (`check`, or the "before" evaluation of an admission review).
+  const ClusterView* before = nullptr;
 };
 
 // One violation. Messages name the rule, the object, what is wrong, what ztunnel will actually

@@ -10,9 +10,10 @@ Reviewer::Reviewer(std::vector<std::unique_ptr<rules::Rule>> rules, rules::MeshS
     : rules_(std::move(rules)), mesh_(std::move(mesh)) {}
 
 std::vector<rules::Finding> Reviewer::evaluate(const ClusterView& state,
-                                               const rules::Subject& subject) const {
+                                               const rules::Subject& subject,
+                                               const ClusterView* before) const {
   std::vector<rules::Finding> out;
-  rules::RuleContext ctx{state, subject, mesh_};
+  rules::RuleContext ctx{state, subject, mesh_, before};
   for (const auto& rule : rules_) {
     rule->evaluate(ctx, out);
   }
@@ -29,18 +30,18 @@ std::vector<rules::Finding> Reviewer::review(const ClusterView& state, const Cha
   const rules::Subject subject = kindOf(*any) == Kind::kNamespace
                                      ? rules::Subject::namespaceNamed(key.name)
                                      : rules::Subject::object(key);
+  const OverlayView before_state = change.old_object ? OverlayView(state, *change.old_object)
+                                                     : OverlayView(state, key);
   std::vector<rules::Finding> after;
   if (change.op == Operation::kDelete || !change.object) {
-    after = evaluate(OverlayView(state, key), subject);
+    after = evaluate(OverlayView(state, key), subject, &before_state);
   } else {
-    after = evaluate(OverlayView(state, *change.object), subject);
+    after = evaluate(OverlayView(state, *change.object), subject, &before_state);
   }
   if (after.empty()) {
     return after;
   }
-  std::vector<rules::Finding> before =
-      change.old_object ? evaluate(OverlayView(state, *change.old_object), subject)
-                        : evaluate(OverlayView(state, key), subject);
+  std::vector<rules::Finding> before = evaluate(before_state, subject);
   std::set<std::string> seen;
   for (const auto& f : before) {
     seen.insert(f.identity());

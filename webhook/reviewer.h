@@ -39,9 +39,10 @@ class Reviewer {
   std::vector<rules::Finding> reviewNamespace(const ClusterView& state, std::string_view ns,
                                               bool what_if = true) const;
 
-  // Returns the findings of every rule for one subject of `state`.
-  std::vector<rules::Finding> evaluate(const ClusterView& state,
-                                       const rules::Subject& subject) const;
+  // Returns the findings of every rule for one subject of `state`; `before` is the cluster
+  // before the write when `state` is the result of one (see rules::RuleContext::before).
+  std::vector<rules::Finding> evaluate(const ClusterView& state, const rules::Subject& subject,
+                                       const ClusterView* before = nullptr) const;
 
   const std::vector<std::unique_ptr<rules::Rule>>& rules() const { return rules_; }
   const rules::MeshSettings& mesh() const { return mesh_; }
