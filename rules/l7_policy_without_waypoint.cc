@@ -1,6 +1,7 @@
 #include "rules/l7_policy_without_waypoint.h"
 
 #include "rules/ambient.h"
+#include "rules/l7_policy_without_waypoint_extra.h"
 #include "rules/scope.h"
 
 namespace ambient_guard::rules {
@@ -12,7 +13,9 @@ constexpr RuleDoc kDoc{
     "l7-policy-without-waypoint",
     Action::kDeny,
     "No ztunnel-bound AuthorizationPolicy (selector or namespace-wide) covering an ambient "
-    "namespace uses HTTP attributes or the CUSTOM/AUDIT action.",
+    "namespace uses HTTP attributes (trustDomains included) or the CUSTOM/AUDIT action; warns "
+    "on dry-run without ztunnel support, selectors without labels, and identity rules on "
+    "workloads behind a waypoint (ztunnel sees the waypoint's identity).",
     "ztunnel enforces L4 only: an ALLOW policy loses its HTTP rules (often becoming deny-all), a "
     "DENY policy loses its HTTP conditions (broader, or a silent no-op), and CUSTOM ext_authz is "
     "not enforced at all (fail-open). Waypoints ignore selector policies.",
@@ -80,6 +83,7 @@ void check(const RuleContext& ctx, const AuthorizationPolicy& ap,
            const std::vector<std::string>& namespaces, const std::string& finding_ns,
            std::vector<Finding>& out) {
   ambient::ZtunnelConversion conv = ambient::convertForZtunnel(ap, ctx.mesh);
+  l7_extra::checkPolicy(ctx, kDoc, ap, conv, namespaces, finding_ns, out);
   if (conv.outcome == Outcome::kAccepted || conv.outcome == Outcome::kIgnored ||
       conv.outcome == Outcome::kDryRunNotSent) {
     return;
@@ -121,6 +125,10 @@ void check(const RuleContext& ctx, const AuthorizationPolicy& ap,
 const RuleDoc& L7PolicyWithoutWaypoint::doc() const { return kDoc; }
 
 void L7PolicyWithoutWaypoint::evaluate(const RuleContext& ctx, std::vector<Finding>& out) const {
+  if (!ctx.subject.isNamespace() && ctx.subject.key.kind == Kind::kService) {
+    l7_extra::checkServiceSubject(ctx, kDoc, out);  // use-waypoint changes shift identities
+    return;
+  }
   forEachCoveringPolicy<AuthorizationPolicy>(
       ctx, [&](const AuthorizationPolicy& ap, const std::vector<std::string>& namespaces,
                const std::string& finding_ns) { check(ctx, ap, namespaces, finding_ns, out); });

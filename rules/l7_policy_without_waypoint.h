@@ -23,7 +23,15 @@
 //     rules:
 //     - to: [{operation: {methods: ["GET"]}}]
 //
-// Fires on AuthorizationPolicy writes and on namespace enrollment. Default: deny; demoted to
+// Also, as warnings (rules/l7_policy_without_waypoint_extra.h): the dry-run annotation while
+// istiod's ambient dry-run support is off (the policy is not sent to ztunnel at all), a selector
+// without labels, and identity rules (principals, namespaces, serviceAccounts) on workloads
+// behind a waypoint, where ztunnel sees the waypoint's identity instead of the caller's.
+// `trustDomains` / `notTrustDomains` count as HTTP attributes: current istiod reports them so
+// (httpSources in authorization.go), so they are not silently dropped.
+//
+// Fires on AuthorizationPolicy writes, on namespace enrollment, and (identity shift) on Service
+// writes. Default: deny; demoted to
 // warn when a waypoint already serves the policy's workloads, except for an ALLOW policy left
 // with no rules, which denies all traffic whether or not a waypoint exists.
 // Mirrors [I] pilot/pkg/serviceregistry/ambient/authorization.go convertAuthorizationPolicy.

@@ -61,6 +61,24 @@ void check(const RuleContext& ctx, const PeerAuthentication& pa,
            "plaintext, with a selector), or keep this namespace out of ambient.";
     emit("spec.mtls.mode", std::move(msg), "mode DISABLE is unsupported in ambient; use PERMISSIVE");
   }
+  // A namespace-level PERMISSIVE overrides a mesh STRICT the same way (authorization.go:118-122,
+  // only the oldest namespace policy counts): supported, so a warning of this family, not a deny.
+  if (pa.mode == "PERMISSIVE" && pa.ns != ctx.mesh.root_namespace && selectorLess(pa.selector)) {
+    const PeerAuthentication* mesh_pa =
+        ambient::oldestNamespacePolicy(ctx.state, ctx.mesh.root_namespace);
+    const PeerAuthentication* ns_pa = ambient::oldestNamespacePolicy(ctx.state, pa.ns);
+    if (mesh_pa != nullptr && mesh_pa->mode == "STRICT" && ns_pa != nullptr &&
+        ns_pa->name == pa.name) {
+      emit("spec.mtls.mode",
+           "sets mtls.mode PERMISSIVE for the whole namespace, which overrides the mesh-wide "
+           "STRICT policy " + mesh_pa->ns + "/" + mesh_pa->name + ": in " + where +
+               " plaintext from outside the mesh is accepted again (istiod takes the namespace "
+               "mode over the mesh mode). Fix: delete it to inherit STRICT, or scope PERMISSIVE "
+               "to the workloads that need plaintext (a selector, or portLevelMtls).",
+           "namespace PERMISSIVE overrides mesh-wide STRICT; plaintext accepted");
+      out.back().action = Action::kWarn;
+    }
+  }
   const bool inherits_strict =
       (pa.mode.empty() || pa.mode == "UNSET") &&
       ambient::effectiveMtls(ctx.state, pa.ns, Labels(), ctx.mesh).strict;

@@ -11,7 +11,9 @@
 // DISABLE as a hard blocker. A namespace-level DISABLE also overrides a mesh-wide STRICT for the
 // whole namespace (authorization.go:118-122). A port-level DISABLE on a workload whose own mode
 // is UNSET under an inherited STRICT is not exempted at all (authorization.go:179-183 only checks
-// PERMISSIVE): that port stays STRICT, the opposite of what was asked.
+// PERMISSIVE): that port stays STRICT, the opposite of what was asked. A namespace-level
+// PERMISSIVE overriding a mesh-wide STRICT is reported too, as a warning (it is supported, but
+// silently re-admits plaintext for the whole namespace).
 //
 // Violating example (namespace legacy labelled istio.io/dataplane-mode=ambient):
 //   apiVersion: security.istio.io/v1
