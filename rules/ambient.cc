@@ -159,9 +159,10 @@ bool ruleEffectiveAtZtunnel(const AuthzRule& r) {
   return std::all_of(r.when.begin(), r.when.end(), nonEmptyWhenMatch);
 }
 
-constexpr const char* kHttpRuleFmt =
-    "ztunnel does not support HTTP attributes (found: %s). In ambient mode you must use a "
-    "waypoint proxy to enforce HTTP rules. ";
+// httpRuleFmt in authorization.go, split around its first %s (the found list).
+constexpr std::string_view kHttpRuleHead = "ztunnel does not support HTTP attributes (found: ";
+constexpr std::string_view kHttpRuleTail =
+    "). In ambient mode you must use a waypoint proxy to enforce HTTP rules. ";
 
 }  // namespace
 
@@ -248,9 +249,8 @@ ZtunnelConversion convertForZtunnel(const AuthorizationPolicy& ap,
   for (const auto& a : conv.l7_attributes) {
     joined += (joined.empty() ? "" : ", ") + a;
   }
-  char head[512];
-  std::snprintf(head, sizeof(head), kHttpRuleFmt, joined.c_str());
-  conv.status_message = head;
+  // No fixed-size buffer: istiod's message carries the whole list, however long.
+  conv.status_message = std::string(kHttpRuleHead) + joined + std::string(kHttpRuleTail);
   if (deny && effective_groups == 0) {
     conv.outcome = Outcome::kDenyNoEffect;
     conv.status_message +=
@@ -320,17 +320,47 @@ bool servesTraffic(std::string_view waypoint_for, TrafficType traffic) {
   return traffic == TrafficType::kService ? waypoint_for == "service" : waypoint_for == "workload";
 }
 
+namespace {
+
+// Returns the listener named by the ambient.istio.io/waypoint-inbound-binding annotation
+// ("<protocol>" or "<protocol>/<port>", protocol NONE or PROXY): the one on that port, else for
+// PROXY the istio.io/PROXY listener; nullptr when the value is invalid or nothing matches.
+// Mirrors makeInboundBinding / findBoundListener, [I] waypoints.go.
+const Listener* boundListener(const Gateway& gw) {
+  const std::string& ann = gw.inbound_binding;
+  if (ann.empty() || std::count(ann.begin(), ann.end(), '/') > 1) {
+    return nullptr;
+  }
+  const size_t slash = ann.find('/');
+  const std::string_view protocol = std::string_view(ann).substr(0, slash);
+  if (protocol != "NONE" && protocol != "PROXY") {
+    return nullptr;
+  }
+  uint32_t port = 0;  // strconv.ParseUint errors leave 0
+  if (slash != std::string::npos) {
+    std::from_chars(ann.data() + slash + 1, ann.data() + ann.size(), port);
+  }
+  for (const Listener& l : gw.listeners) {
+    if (port != 0 ? l.port == static_cast<int32_t>(port)
+                  : (protocol == "PROXY" && l.protocol == "istio.io/PROXY")) {
+      return &l;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 bool waypointAdmitsNamespace(const ClusterView& state, const Gateway& gw,
                              std::string_view client_ns) {
   if (gw.ns == client_ns) {
     return true;
   }
-  const Listener* binding = nullptr;
-  for (const Listener& l : gw.listeners) {
-    if (!gw.inbound_binding.empty() ? l.name == gw.inbound_binding
-                                    : (l.protocol == "HBONE" && l.port == 15008)) {
-      binding = &l;
-      break;
+  // makeAllowedRoutes: the inbound-binding listener, else the HBONE listener, else Same.
+  const Listener* binding = boundListener(gw);
+  for (size_t i = 0; binding == nullptr && i < gw.listeners.size(); ++i) {
+    if (gw.listeners[i].protocol == "HBONE" && gw.listeners[i].port == 15008) {
+      binding = &gw.listeners[i];
     }
   }
   if (binding == nullptr) {
