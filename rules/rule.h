@@ -50,6 +50,9 @@ struct RuleContext {
   // The cluster before the write, for rules about transitions (waypoint-in-use); nullptr when
   // there is no write (`check`, or the "before" evaluation of an admission review).
   const ClusterView* before = nullptr;
+  // True for the pre-flight (`check`, `plan`: Reviewer::reviewNamespace); false on admission.
+  // Rules whose RuleDoc::preflight_only is set run only when it is true.
+  bool preflight = false;
 };
 
 // One violation. Messages name the rule, the object, what is wrong, what ztunnel will actually
@@ -77,6 +80,9 @@ struct RuleDoc {
   std::string_view why;        // what breaks in ambient if it does not
   std::string_view example;    // a violating YAML example
   std::string_view fix;        // the corrected YAML
+  // Evaluated only by the pre-flight, never on admission: the rule reads cluster facts the
+  // webhook does not watch (CNI ConfigMaps, DaemonSets, Nodes), e.g. cni-incompatible.
+  bool preflight_only = false;
 };
 
 class Rule {

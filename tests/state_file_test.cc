@@ -19,7 +19,7 @@ items:
   kind: Namespace
   metadata: {name: shop, labels: {istio.io/dataplane-mode: ambient}}
 - apiVersion: apps/v1
-  kind: Deployment
+  kind: ReplicaSet
   metadata: {name: web, namespace: shop}
 - apiVersion: security.istio.io/v1
   kind: PeerAuthentication
@@ -29,7 +29,7 @@ items:
                         "list.yaml", objs);
   ASSERT_TRUE(stats.ok()) << stats.error();
   EXPECT_EQ(stats->objects, 2u);
-  EXPECT_EQ(stats->skipped.at("Deployment"), 1u);
+  EXPECT_EQ(stats->skipped.at("ReplicaSet"), 1u);
   ASSERT_EQ(objs.size(), 2u);
   EXPECT_EQ(kindOf(objs[0]), Kind::kNamespace);
   EXPECT_EQ(std::get<PeerAuthentication>(objs[1]).mode, "STRICT");

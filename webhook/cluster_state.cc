@@ -19,7 +19,12 @@ struct Snapshot::Bucket {
              std::vector<GatewayClass>, std::vector<AuthorizationPolicy>,
              std::vector<PeerAuthentication>, std::vector<RequestAuthentication>,
              std::vector<VirtualService>, std::vector<DestinationRule>, std::vector<EnvoyFilter>,
-             std::vector<Sidecar>, std::vector<WasmPlugin>>
+             std::vector<Sidecar>, std::vector<WasmPlugin>, std::vector<NetworkPolicy>,
+             std::vector<Pod>, std::vector<Deployment>, std::vector<StatefulSet>,
+             std::vector<DaemonSet>, std::vector<Node>, std::vector<ConfigMap>,
+             std::vector<ResourceQuota>, std::vector<FelixConfiguration>,
+             std::vector<Installation>, std::vector<SecurityGroupPolicy>,
+             std::vector<CiliumNetworkPolicy>, std::vector<CiliumClusterwideNetworkPolicy>>
       vectors;
 
   template <class T>
@@ -91,7 +96,11 @@ struct Snapshot::Bucket {
 
 namespace {
 
-bool clusterScoped(Kind kind) { return kind == Kind::kNamespace || kind == Kind::kGatewayClass; }
+bool clusterScoped(Kind kind) {
+  return kind == Kind::kNamespace || kind == Kind::kGatewayClass || kind == Kind::kNode ||
+         kind == Kind::kFelixConfiguration || kind == Kind::kInstallation ||
+         kind == Kind::kCiliumClusterwideNetworkPolicy;
+}
 
 std::string bucketOf(const AnyObject& obj) {
   return clusterScoped(kindOf(obj)) ? std::string() : metaOf(obj).ns;

@@ -3,6 +3,8 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "webhook/decode_platform.h"
+
 namespace ambient_guard {
 namespace {
 
@@ -500,11 +502,20 @@ AnyObject decodeKind(Kind kind, const json& doc) {
       wp.target_refs = targetRefs(specOf(doc), "spec");
       return wp;
     }
+    default:
+      if (isPlatformKind(kind)) {
+        return decodePlatformObject(kind, doc);  // webhook/decode_platform.cc
+      }
+      break;
   }
   fail("kind", "is not supported");
 }
 
-bool clusterScoped(Kind kind) { return kind == Kind::kNamespace || kind == Kind::kGatewayClass; }
+bool clusterScoped(Kind kind) {
+  return kind == Kind::kNamespace || kind == Kind::kGatewayClass || kind == Kind::kNode ||
+         kind == Kind::kFelixConfiguration || kind == Kind::kInstallation ||
+         kind == Kind::kCiliumClusterwideNetworkPolicy;
+}
 
 }  // namespace
 
@@ -523,7 +534,7 @@ Result<std::optional<AnyObject>> decodeObject(const json& doc, int line) {
     return Error{"object has no apiVersion/kind"};
   }
   std::optional<Kind> k = kindFromApi(api->get<std::string>(), kind->get<std::string>());
-  if (!k) {
+  if (!k || !keepPlatformDocument(*k, doc)) {
     return std::optional<AnyObject>();
   }
   std::string name = "?";
@@ -543,6 +554,8 @@ Result<std::optional<AnyObject>> decodeObject(const json& doc, int line) {
     }
     m.line = line;
     return std::optional<AnyObject>(std::move(obj));
+  } catch (const PlatformDecodeError& e) {
+    return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
   } catch (const DecodeError& e) {
     return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
   } catch (const nlohmann::json::exception& e) {

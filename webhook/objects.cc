@@ -79,7 +79,23 @@ constexpr KindInfo kKinds[] = {
     {Kind::kEnvoyFilter, "EnvoyFilter", "networking.istio.io"},
     {Kind::kSidecar, "Sidecar", "networking.istio.io"},
     {Kind::kWasmPlugin, "WasmPlugin", "extensions.istio.io"},
+    {Kind::kNetworkPolicy, "NetworkPolicy", "networking.k8s.io"},
+    {Kind::kPod, "Pod", ""},
+    {Kind::kDeployment, "Deployment", "apps"},
+    {Kind::kStatefulSet, "StatefulSet", "apps"},
+    {Kind::kDaemonSet, "DaemonSet", "apps"},
+    {Kind::kNode, "Node", ""},
+    {Kind::kConfigMap, "ConfigMap", ""},
+    {Kind::kResourceQuota, "ResourceQuota", ""},
+    {Kind::kFelixConfiguration, "FelixConfiguration", "crd.projectcalico.org"},
+    {Kind::kInstallation, "Installation", "operator.tigera.io"},
+    {Kind::kSecurityGroupPolicy, "SecurityGroupPolicy", "vpcresources.k8s.aws"},
+    {Kind::kCiliumNetworkPolicy, "CiliumNetworkPolicy", "cilium.io"},
+    {Kind::kCiliumClusterwideNetworkPolicy, "CiliumClusterwideNetworkPolicy", "cilium.io"},
+    // Aliases: further API groups of a kind above (kindName indexes the rows above by Kind).
+    {Kind::kFelixConfiguration, "FelixConfiguration", "projectcalico.org"},
 };
+static_assert(sizeof(kKinds) / sizeof(kKinds[0]) >= kKindCount);
 
 }  // namespace
 

@@ -52,8 +52,23 @@ enum class Kind {
   kEnvoyFilter,
   kSidecar,
   kWasmPlugin,
+  // Workloads, NetworkPolicy and platform objects for the pre-flight of
+  // ../shared/spec/platform-and-cost.md (webhook/decode_platform.cc decodes them).
+  kNetworkPolicy,
+  kPod,
+  kDeployment,
+  kStatefulSet,
+  kDaemonSet,
+  kNode,
+  kConfigMap,
+  kResourceQuota,
+  kFelixConfiguration,
+  kInstallation,
+  kSecurityGroupPolicy,
+  kCiliumNetworkPolicy,
+  kCiliumClusterwideNetworkPolicy,
 };
-inline constexpr int kKindCount = 12;
+inline constexpr int kKindCount = 25;
 
 // Returns the Kubernetes kind name ("AuthorizationPolicy").
 std::string_view kindName(Kind kind);
@@ -213,10 +228,197 @@ struct WasmPlugin : Object {
   std::vector<TargetRef> target_refs;
 };
 
+// ---------------------------------------------------------------------------------------------
+// Workloads, NetworkPolicy and platform objects (../shared/spec/platform-and-cost.md). Only the
+// fields the NetworkPolicy/CNI rules, `verify` and the cost estimate read are kept.
+
+// A metav1.LabelSelector requirement: operator In | NotIn | Exists | DoesNotExist.
+struct KubeSelectorRequirement {
+  std::string key;
+  std::string op;
+  std::vector<std::string> values;
+};
+
+// A metav1.LabelSelector (matchLabels and matchExpressions); empty selects everything.
+struct KubeLabelSelector {
+  Labels match_labels;
+  std::vector<KubeSelectorRequirement> expressions;
+};
+
+// An IntOrString port: a number, or a name resolved against container ports.
+struct PortRef {
+  int32_t number = 0;
+  std::string name;  // set when the port is given by name
+};
+
+struct ContainerPort {
+  std::string name;
+  int32_t port = 0;
+  std::string protocol;  // "" means TCP
+};
+
+// A liveness/readiness/startup probe, or an original app probe recorded by the injector.
+struct Probe {
+  std::string kind;     // liveness | readiness | startup
+  std::string handler;  // httpGet | tcpSocket | grpc | exec
+  PortRef port;
+};
+
+// Container resources in millicores and bytes; nullopt when not set.
+struct Resources {
+  std::optional<int64_t> cpu_request_m;
+  std::optional<int64_t> memory_request;
+  std::optional<int64_t> cpu_limit_m;
+  std::optional<int64_t> memory_limit;
+};
+
+struct Container {
+  std::string name;
+  bool init = false;            // from spec.initContainers
+  bool restart_always = false;  // init container with restartPolicy Always (native sidecar)
+  std::vector<ContainerPort> ports;
+  std::vector<Probe> probes;
+  Resources resources;
+  std::vector<std::pair<std::string, std::string>> env;  // only the variables rules read
+  std::string image;                                     // DaemonSets only
+};
+
+struct HostPathVolume {
+  std::string name;
+  std::string path;
+};
+
+// The parts of a PodSpec the pre-flight reads.
+struct PodSpec {
+  bool host_network = false;
+  std::vector<Container> containers;  // containers, then initContainers (Container::init)
+  std::string priority_class;         // DaemonSets only
+  std::vector<HostPathVolume> host_paths;  // DaemonSets only
+  // The app probes the sidecar injector rewrote to the status port, recovered from the
+  // istio-proxy env ISTIO_KUBE_APP_PROBERS ([I] pkg/kube/inject/app_probe.go).
+  std::vector<Probe> app_probers;
+};
+
+struct NetworkPolicyPort {
+  std::string protocol;  // "" means TCP
+  bool has_port = false;  // false: every port
+  PortRef port;
+  std::optional<int32_t> end_port;
+};
+
+struct IpBlock {
+  std::string cidr;
+  std::vector<std::string> except;
+};
+
+struct NetworkPolicyPeer {
+  std::optional<KubeLabelSelector> pod_selector;
+  std::optional<KubeLabelSelector> namespace_selector;
+  std::optional<IpBlock> ip_block;
+};
+
+// An ingress (from) or egress (to) rule.
+struct NetworkPolicyRule {
+  std::vector<NetworkPolicyPort> ports;  // empty: every port
+  std::vector<NetworkPolicyPeer> peers;  // empty: every source / destination
+};
+
+struct NetworkPolicy : Object {
+  static constexpr Kind kKind = Kind::kNetworkPolicy;
+  KubeLabelSelector pod_selector;
+  std::vector<std::string> policy_types;  // spec.policyTypes as written (may be empty)
+  std::vector<NetworkPolicyRule> ingress;
+  std::vector<NetworkPolicyRule> egress;
+};
+
+struct Pod : Object {
+  static constexpr Kind kKind = Kind::kPod;
+  Labels annotations;  // only the keys listed in decode_platform.cc
+  PodSpec spec;
+  std::string node;   // spec.nodeName
+  std::string phase;  // status.phase
+};
+
+// A workload with a pod template: Deployment, StatefulSet or DaemonSet.
+struct Workload : Object {
+  Labels pod_labels;       // spec.template.metadata.labels
+  Labels pod_annotations;  // spec.template.metadata.annotations (kept keys only)
+  PodSpec spec;
+  // Deployment/StatefulSet: spec.replicas (default 1); DaemonSet: status.desiredNumberScheduled
+  // (-1 when the backup has no status).
+  int32_t replicas = 1;
+};
+
+struct Deployment : Workload {
+  static constexpr Kind kKind = Kind::kDeployment;
+};
+
+struct StatefulSet : Workload {
+  static constexpr Kind kKind = Kind::kStatefulSet;
+};
+
+struct DaemonSet : Workload {
+  static constexpr Kind kKind = Kind::kDaemonSet;
+};
+
+struct Node : Object {
+  static constexpr Kind kKind = Kind::kNode;
+  std::string kubelet_version;  // status.nodeInfo.kubeletVersion
+  std::string kernel_version;   // status.nodeInfo.kernelVersion
+  std::string os_image;         // status.nodeInfo.osImage
+  bool ipv6 = false;            // spec.podCIDRs or status.addresses has an IPv6 address
+};
+
+// Only the ConfigMaps the pre-flight reads are kept (cilium-config, istio-cni-config, the
+// injector values, waypoint defaults); others are skipped at decode time.
+struct ConfigMap : Object {
+  static constexpr Kind kKind = Kind::kConfigMap;
+  Labels data;  // the data keys rules read
+};
+
+struct ResourceQuota : Object {
+  static constexpr Kind kKind = Kind::kResourceQuota;
+  // spec.scopeSelector.matchExpressions values for scopeName PriorityClass, operator In.
+  std::vector<std::string> priority_classes;
+};
+
+struct FelixConfiguration : Object {
+  static constexpr Kind kKind = Kind::kFelixConfiguration;
+  std::optional<bool> bpf_enabled;  // spec.bpfEnabled
+};
+
+// Calico operator Installation (operator.tigera.io).
+struct Installation : Object {
+  static constexpr Kind kKind = Kind::kInstallation;
+  std::string linux_dataplane;  // spec.calicoNetwork.linuxDataplane
+  std::string calico_version;   // status.calicoVersion
+};
+
+struct SecurityGroupPolicy : Object {
+  static constexpr Kind kKind = Kind::kSecurityGroupPolicy;
+};
+
+// CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy, reduced to what the probe check needs.
+struct CiliumPolicy : Object {
+  bool selects_all = false;       // endpointSelector is empty
+  bool isolates_ingress = false;  // has ingress/ingressDeny rules and default deny not disabled
+  std::vector<std::string> from_cidrs;  // ingress[].fromCIDR and fromCIDRSet[].cidr
+};
+
+struct CiliumNetworkPolicy : CiliumPolicy {
+  static constexpr Kind kKind = Kind::kCiliumNetworkPolicy;
+};
+
+struct CiliumClusterwideNetworkPolicy : CiliumPolicy {
+  static constexpr Kind kKind = Kind::kCiliumClusterwideNetworkPolicy;
+};
+
 using AnyObject =
     std::variant<Namespace, Service, Gateway, GatewayClass, AuthorizationPolicy, PeerAuthentication,
                  RequestAuthentication, VirtualService, DestinationRule, EnvoyFilter, Sidecar,
-                 WasmPlugin>;
+                 WasmPlugin, NetworkPolicy, Pod, Deployment, StatefulSet, DaemonSet, Node,
+                 ConfigMap, ResourceQuota, FelixConfiguration, Installation, SecurityGroupPolicy,
+                 CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy>;
 
 // Returns the kind of the object held.
 Kind kindOf(const AnyObject& obj);

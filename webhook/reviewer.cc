@@ -11,10 +11,14 @@ Reviewer::Reviewer(std::vector<std::unique_ptr<rules::Rule>> rules, rules::MeshS
 
 std::vector<rules::Finding> Reviewer::evaluate(const ClusterView& state,
                                                const rules::Subject& subject,
-                                               const ClusterView* before) const {
+                                               const ClusterView* before,
+                                               bool preflight) const {
   std::vector<rules::Finding> out;
-  rules::RuleContext ctx{state, subject, mesh_, before};
+  rules::RuleContext ctx{state, subject, mesh_, before, preflight};
   for (const auto& rule : rules_) {
+    if (rule->doc().preflight_only && !preflight) {
+      continue;
+    }
     rule->evaluate(ctx, out);
   }
   return out;
@@ -63,7 +67,7 @@ Namespace enrolled(const Namespace& ns) {
 std::vector<rules::Finding> Reviewer::reviewNamespace(const ClusterView& state, std::string_view ns,
                                                       bool what_if) const {
   const rules::Subject subject = rules::Subject::namespaceNamed(std::string(ns));
-  std::vector<rules::Finding> out = evaluate(state, subject);
+  std::vector<rules::Finding> out = evaluate(state, subject, nullptr, /*preflight=*/true);
   const Namespace* current = state.findNamespace(ns);
   if (!what_if || (current != nullptr && ambient::isAmbientNamespace(current->labels))) {
     return out;
@@ -78,7 +82,8 @@ std::vector<rules::Finding> Reviewer::reviewNamespace(const ClusterView& state, 
   for (const auto& f : out) {
     seen.insert(f.identity());
   }
-  for (auto& f : evaluate(OverlayView(state, AnyObject(enrolled(base))), subject)) {
+  for (auto& f : evaluate(OverlayView(state, AnyObject(enrolled(base))), subject, nullptr,
+                          /*preflight=*/true)) {
     if (seen.insert(f.identity()).second) {
       out.push_back(std::move(f));
     }

@@ -41,8 +41,10 @@ class Reviewer {
 
   // Returns the findings of every rule for one subject of `state`; `before` is the cluster
   // before the write when `state` is the result of one (see rules::RuleContext::before).
+  // `preflight` adds the pre-flight-only rules (RuleDoc::preflight_only).
   std::vector<rules::Finding> evaluate(const ClusterView& state, const rules::Subject& subject,
-                                       const ClusterView* before = nullptr) const;
+                                       const ClusterView* before = nullptr,
+                                       bool preflight = false) const;
 
   const std::vector<std::unique_ptr<rules::Rule>>& rules() const { return rules_; }
   const rules::MeshSettings& mesh() const { return mesh_; }
