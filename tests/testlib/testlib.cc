@@ -36,7 +36,17 @@ AnyObject objectFromYaml(const std::string& yaml) {
 }
 
 ProcessResult runCli(const std::vector<std::string>& args, const std::string& stdin_text) {
+  std::vector<std::string> argv = {AG_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return runProcess(argv, stdin_text);
+}
+
+ProcessResult runProcess(const std::vector<std::string>& argv_in, const std::string& stdin_text) {
   ProcessResult result;
+  if (argv_in.empty()) {
+    ADD_FAILURE() << "runProcess: empty argv";
+    return result;
+  }
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0) {
     ADD_FAILURE() << "pipe failed";
@@ -51,14 +61,12 @@ ProcessResult runCli(const std::vector<std::string>& args, const std::string& st
       close(fd);
     }
     std::vector<char*> argv;
-    std::string bin = AG_BINARY;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
+    std::vector<std::string> copy = argv_in;
     for (auto& a : copy) {
       argv.push_back(a.data());
     }
     argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   close(in_pipe[0]);
@@ -78,7 +86,7 @@ ProcessResult runCli(const std::vector<std::string>& args, const std::string& st
     pollfd fds[3] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}, {in_pipe[1], POLLOUT, 0}};
     int nfds = in_pipe[1] >= 0 ? 3 : 2;
     if (poll(fds, nfds, 60000) <= 0) {
-      ADD_FAILURE() << "CLI timed out";
+      ADD_FAILURE() << argv_in[0] << " timed out";
       kill(pid, SIGKILL);
       break;
     }

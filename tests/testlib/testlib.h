@@ -24,6 +24,9 @@ struct ProcessResult {
 };
 // Runs the ambient-guard binary with args (no shell), feeding `stdin_text`.
 ProcessResult runCli(const std::vector<std::string>& args, const std::string& stdin_text = "");
+// Runs argv[0] (searched on PATH when it has no slash) with argv (no shell), feeding
+// `stdin_text`. exit_code is 127 when the program cannot be started.
+ProcessResult runProcess(const std::vector<std::string>& argv, const std::string& stdin_text = "");
 
 // Returns a fresh temporary directory, removed at process exit.
 std::string tempDir();
