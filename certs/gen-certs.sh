@@ -4,7 +4,8 @@
 # Needs bash, coreutils and openssl; kubectl only to apply what it writes.
 #
 #   certs/gen-certs.sh --out DIR [--namespace NS] [--service NAME] [--days N] [--ca-days N]
-#                      [--overlay PATH]... [--patch FILE]... [--rotate-ca | --drop-previous-ca]
+#                      [--overlay PATH]... [--image REF] [--patch FILE]...
+#                      [--rotate-ca | --drop-previous-ca]
 #
 # Writes into DIR (created 0700; refused inside a git work tree, so keys are never committed):
 #   ca.crt, ca.key            the CA (kept and reused by later runs)
@@ -19,12 +20,14 @@
 #                             webhook's clientConfig.caBundle replaced by the bundle. Written for
 #                             the default namespace and service; --overlay PATH writes one for
 #                             any other overlay (named after its last path element).
+#                             --image REGISTRY/ambient-guard:TAG (or @sha256:...) sets the image;
+#                             it is remembered in DIR/image for later runs.
 # --patch FILE replaces every `caBundle:` value in an already rendered manifest (kubectl kustomize
 # output, e.g. for GitOps) with the bundle. The bundle, base64-encoded, goes to stdout; messages go
 # to stderr.
 #
 # Install:
-#   certs/gen-certs.sh --out ~/.ambient-guard/pki
+#   certs/gen-certs.sh --out ~/.ambient-guard/pki --image REGISTRY/ambient-guard:TAG
 #   kubectl apply -k ~/.ambient-guard/pki/pilot          # later: .../pki/enforce
 #
 # Rotation
@@ -69,6 +72,7 @@ rotate_ca=0
 drop_previous=0
 overlays=()
 patch_files=()
+image=""
 while (($# > 0)); do
   case "$1" in
     --out) out=${2:?--out needs a directory}; shift 2 ;;
@@ -77,6 +81,7 @@ while (($# > 0)); do
     --days) days=${2:?--days needs a value}; shift 2 ;;
     --ca-days) ca_days=${2:?--ca-days needs a value}; shift 2 ;;
     --overlay) overlays+=("${2:?--overlay needs a path}"); shift 2 ;;
+    --image) image=${2:?--image needs an image reference}; shift 2 ;;
     --patch) patch_files+=("${2:?--patch needs a file}"); shift 2 ;;
     --rotate-ca) rotate_ca=1; shift ;;
     --drop-previous-ca) drop_previous=1; shift ;;
@@ -92,6 +97,7 @@ done
 dns_label='^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$'
 [[ "$namespace" =~ $dns_label ]] || die "--namespace must be a DNS label: $namespace"
 [[ "$service" =~ $dns_label ]] || die "--service must be a DNS label: $service"
+[[ -z "$image" || "$image" =~ ^[A-Za-z0-9][A-Za-z0-9./:@_+-]*$ ]] || die "--image: not an image reference: $image"
 command -v openssl >/dev/null || die "openssl not found on PATH"
 # Check every input before anything is generated.
 for overlay in "${overlays[@]}"; do
@@ -239,6 +245,30 @@ EOF
 if ((${#overlays[@]} == 0)) && [[ "$namespace" == ambient-guard && "$service" == ambient-guard ]]; then
   overlays=("$repo_root/deploy/overlays/pilot" "$repo_root/deploy/overlays/enforce")
 fi
+# kustomize `images:` entry for --image: name[:tag][@digest], the tag after the last '/'.
+# Remembered so that renewals keep the image without repeating the flag.
+if [[ -n "$image" ]]; then
+  echo "$image" >"$out/image"
+elif [[ -f "$out/image" ]]; then
+  image=$(<"$out/image")
+fi
+images_block=""
+if [[ -n "$image" ]]; then
+  ref=$image
+  digest=""
+  tag=""
+  if [[ "$ref" == *@* ]]; then
+    digest=${ref#*@}
+    ref=${ref%%@*}
+  fi
+  if [[ "${ref##*/}" == *:* ]]; then
+    tag=${ref##*:}
+    ref=${ref%:*}
+  fi
+  images_block=$'images:\n- name: ambient-guard\n  newName: '"$ref"
+  [[ -z "$tag" ]] || images_block+=$'\n  newTag: "'"$tag"'"'
+  [[ -z "$digest" ]] || images_block+=$'\n  digest: '"$digest"
+fi
 declare -A written=()
 for overlay in "${overlays[@]}"; do
   overlay=$(cd "$overlay" && pwd -P)
@@ -275,6 +305,7 @@ replacements:
     - webhooks.*.clientConfig.caBundle
     options:
       create: true
+$images_block
 EOF
   echo "$prog: wrote $out/$name (kubectl apply -k $out/$name)" >&2
 done
