@@ -74,11 +74,11 @@ TargetResolution resolveTargetRef(const ClusterView& state, std::string_view pol
     }
     auto existing = waypointsIn(state, ns);
     const std::string wp = existing.empty() ? "waypoint" : existing[0]->name;
-    r.fix = std::string(existing.empty() ? "deploy a waypoint (`istioctl waypoint apply -n " + ns +
-                                               "`) and "
-                                         : "") +
-            "bind the Service to it: `kubectl label service " + ref.name + " -n " + ns +
-            " istio.io/use-waypoint=" + wp + "`";
+    r.fix = (existing.empty() ? "deploy a waypoint (`istioctl waypoint apply -n " + ns +
+                                    "`) and bind the Service to it"
+                              : "bind the Service to waypoint " + ns + "/" + wp) +
+            ": `kubectl label service " + ref.name + " -n " + ns + " istio.io/use-waypoint=" + wp +
+            " --overwrite`";
     return r;
   }
   if (refIsGateway(ref)) {

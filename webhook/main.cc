@@ -9,7 +9,9 @@
 #include "rules/rule.h"
 #include "webhook/check.h"
 #include "webhook/cli.h"
+#include "webhook/cost.h"
 #include "webhook/reviewer.h"
+#include "webhook/rules_catalog.h"
 #include "webhook/state_file.h"
 
 namespace ambient_guard {
@@ -36,6 +38,7 @@ struct CheckOptions {
   std::vector<std::string> namespaces;
   std::string output = "table";
   std::string root_namespace = "istio-system";
+  bool cost = false;
 };
 
 int runCheckCommand(const CheckOptions& opt) {
@@ -51,33 +54,28 @@ int runCheckCommand(const CheckOptions& opt) {
   report.input = stats;
   std::cerr << "ambient-guard: loaded " << stats.summary() << "\n";
   if (opt.output == "json") {
-    std::cout << checkJson(report).dump(2) << "\n";
+    nlohmann::json out = checkJson(report);
+    if (opt.cost) {
+      out["cost"] = costJson(estimateCostForCheck(*state, report, mesh));
+    }
+    std::cout << out.dump(2) << "\n";
   } else {
     printCheckTable(report, std::cout);
+    if (opt.cost) {
+      printCost(estimateCostForCheck(*state, report, mesh), std::cout);
+    }
   }
   return report.wouldDeny() ? 1 : 0;
 }
 
 int runRulesCommand(const std::string& output) {
-  auto all = rules::makeDefaultRules();
+  const RuleList all = rules::makeDefaultRules();
   if (output == "json") {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const auto& r : all) {
-      const rules::RuleDoc& d = r->doc();
-      arr.push_back({{"id", d.id},
-                     {"defaultAction", rules::actionName(d.default_action)},
-                     {"invariant", d.invariant},
-                     {"why", d.why},
-                     {"example", d.example},
-                     {"fix", d.fix}});
-    }
-    std::cout << arr.dump(2) << "\n";
-    return 0;
-  }
-  for (const auto& r : all) {
-    const rules::RuleDoc& d = r->doc();
-    std::cout << d.id << " [" << rules::actionName(d.default_action) << "]\n  " << d.invariant
-              << "\n  Why: " << d.why << "\n\n";
+    std::cout << rulesJson(all).dump(2) << "\n";
+  } else if (output == "markdown") {
+    std::cout << rulesMarkdown(all);
+  } else {
+    printRulesTable(all, std::cout);
   }
   return 0;
 }
@@ -101,12 +99,15 @@ int main(int argc, char** argv) {
   check_cmd->add_option("-n,--namespace", check.namespaces, "Only these namespaces");
   check_cmd->add_option("--root-namespace", check.root_namespace,
                         "Istio root namespace (meshConfig.rootNamespace)");
+  check_cmd->add_flag("--cost", check.cost,
+                      "Add the cost estimate: sidecars today vs ztunnel, istio-cni, waypoints");
   check_cmd->callback([&] { exit_code = runCheckCommand(check); });
 
   std::string rules_output = "table";
   CLI::App* rules_cmd = app.add_subcommand("rules", "The rule catalog");
-  rules_cmd->add_option("-o,--output", rules_output, "Output format")
-      ->check(CLI::IsMember({"table", "json"}));
+  rules_cmd
+      ->add_option("-o,--output", rules_output, "Output format (markdown: the README section)")
+      ->check(CLI::IsMember({"table", "json", "markdown"}));
   rules_cmd->callback([&] { exit_code = runRulesCommand(rules_output); });
 
   registerExtraCommands(app, exit_code);

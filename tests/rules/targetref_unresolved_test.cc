@@ -1,0 +1,215 @@
+// targetref-unresolved: targetRefs of AuthorizationPolicy / RequestAuthentication / WasmPlugin
+// that attach to nothing (rules/targetref_unresolved.h).
+#include "rules/targetref_unresolved.h"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/rules/rule_review.h"
+
+namespace ambient_guard::rules {
+namespace {
+
+using ::ambient_guard::testing::anyMessageHas;
+using ::ambient_guard::testing::checkNamespace;
+using ::ambient_guard::testing::docs;
+using ::ambient_guard::testing::reviewWrite;
+
+constexpr const char* kId = "targetref-unresolved";
+
+const std::string kCluster = R"(
+apiVersion: v1
+kind: Namespace
+metadata: {name: bookinfo, labels: {istio.io/dataplane-mode: ambient}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: legacy, labels: {istio-injection: enabled}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: bookinfo}
+spec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}
+status: {addresses: [{value: 10.0.0.9}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: idle, namespace: bookinfo, labels: {istio.io/waypoint-for: none}}
+spec: {gatewayClassName: istio-waypoint}
+status: {addresses: [{value: 10.0.0.10}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: ingress, namespace: bookinfo}
+spec: {gatewayClassName: istio, listeners: [{name: http, port: 80, protocol: HTTP}]}
+status: {addresses: [{value: 203.0.113.1}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: nginx}
+spec: {controllerName: k8s.nginx.org/nginx-gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: bookinfo}
+spec: {gatewayClassName: nginx}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: bookinfo, labels: {istio.io/use-waypoint: waypoint}}
+spec: {selector: {app: reviews}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ratings, namespace: bookinfo}
+spec: {selector: {app: ratings}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: details, namespace: bookinfo, labels: {istio.io/use-waypoint: gone}}
+spec: {selector: {app: details}}
+)";
+
+std::string policy(const std::string& kind, const std::string& ns, const std::string& refs) {
+  const std::string api = kind == "WasmPlugin" ? "extensions.istio.io/v1alpha1"
+                                               : "security.istio.io/v1";
+  return "apiVersion: " + api + "\nkind: " + kind + "\nmetadata: {name: p, namespace: " + ns +
+         "}\nspec:\n  targetRefs: " + refs + "\n";
+}
+
+TEST(TargetRefUnresolved, PolicyWrites) {
+  struct Case {
+    std::string name;
+    std::string kind;
+    std::string ns;
+    std::string refs;
+    std::vector<std::string> fields;  // fields of the expected findings, in order
+    std::string contains;
+    bool needs_waypoint = false;
+  };
+  const std::string svc = R"([{group: "", kind: Service, name: )";
+  const std::string gw = "[{group: gateway.networking.k8s.io, kind: Gateway, name: ";
+  const std::string gc = "[{group: gateway.networking.k8s.io, kind: GatewayClass, name: ";
+  const std::vector<Case> cases = {
+      // Resolved: a Service bound to a waypoint, a waypoint, an ingress Gateway, the mesh class.
+      {"Service bound to a waypoint", "AuthorizationPolicy", "bookinfo", svc + "reviews}]", {}, ""},
+      {"core group spelled out", "AuthorizationPolicy", "bookinfo",
+       "[{group: core, kind: Service, name: reviews}]", {}, ""},
+      {"waypoint Gateway", "RequestAuthentication", "bookinfo", gw + "waypoint}]", {}, ""},
+      {"ingress Gateway of class istio", "AuthorizationPolicy", "bookinfo", gw + "ingress}]", {},
+       ""},
+      {"GatewayClass istio-waypoint from the root namespace", "AuthorizationPolicy",
+       "istio-system", gc + "istio-waypoint}]", {}, ""},
+      {"ServiceEntry is not modelled", "AuthorizationPolicy", "bookinfo",
+       "[{group: networking.istio.io, kind: ServiceEntry, name: ext}]", {}, ""},
+      {"classic Istio Gateway is not modelled", "AuthorizationPolicy", "bookinfo",
+       "[{group: networking.istio.io, kind: Gateway, name: public}]", {}, ""},
+      // Unresolved.
+      {"Service without any waypoint", "AuthorizationPolicy", "bookinfo", svc + "ratings}]",
+       {"spec.targetRefs[0]"}, "Service bookinfo/ratings is not bound to a waypoint", true},
+      {"Service bound to a missing waypoint", "WasmPlugin", "bookinfo", svc + "details}]",
+       {"spec.targetRefs[0]"}, "waypoint \"bookinfo/gone\" is not ready", true},
+      {"missing Service", "AuthorizationPolicy", "bookinfo", svc + "nope}]",
+       {"spec.targetRefs[0]"}, "Service bookinfo/nope was not found"},
+      {"missing Gateway", "RequestAuthentication", "bookinfo", gw + "waypoint-typo}]",
+       {"spec.targetRefs[0]"}, "Gateway bookinfo/waypoint-typo was not found", true},
+      {"Gateway of a foreign class", "AuthorizationPolicy", "bookinfo", gw + "edge}]",
+       {"spec.targetRefs[0]"}, "controller is not Istio's"},
+      {"waypoint serving no traffic", "AuthorizationPolicy", "bookinfo", gw + "idle}]",
+       {"spec.targetRefs[0]"}, "istio.io/waypoint-for=none"},
+      {"GatewayClass outside the root namespace", "AuthorizationPolicy", "bookinfo",
+       gc + "istio-waypoint}]", {"spec.targetRefs[0]"},
+       "must be in the root namespace `istio-system`"},
+      {"GatewayClass other than istio-waypoint", "WasmPlugin", "istio-system", gc + "istio}]",
+       {"spec.targetRefs[0]"}, "GatewayClass istio is not istio-waypoint"},
+      {"only the unresolved entry of several", "AuthorizationPolicy", "bookinfo",
+       svc + "reviews}, {group: \"\", kind: Service, name: ratings}]", {"spec.targetRefs[1]"},
+       "targetRefs[1] (Service ratings)", true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto findings = reviewWrite(kCluster, policy(c.kind, c.ns, c.refs), kId);
+    ASSERT_EQ(findings.size(), c.fields.size());
+    for (size_t i = 0; i < findings.size(); ++i) {
+      EXPECT_EQ(findings[i].field, c.fields[i]);
+      EXPECT_EQ(findings[i].action, Action::kWarn);
+      EXPECT_EQ(findings[i].needs_waypoint, c.needs_waypoint);
+      EXPECT_EQ(findings[i].object.kind, *kindFromName(c.kind));
+      EXPECT_NE(findings[i].message.find(c.contains), std::string::npos) << findings[i].message;
+      EXPECT_NE(findings[i].message.find("enforced nowhere"), std::string::npos);
+    }
+  }
+}
+
+TEST(TargetRefUnresolved, SelectorPoliciesAreNotItsConcern) {
+  const std::string selector_policy = R"(apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: l4, namespace: bookinfo}
+spec:
+  selector: {matchLabels: {app: ratings}}
+  rules: [{from: [{source: {namespaces: [bookinfo]}}]}])";
+  EXPECT_TRUE(reviewWrite(kCluster, selector_policy, kId).empty());
+}
+
+TEST(TargetRefUnresolved, CheckReportsEveryPolicyOfTheNamespace) {
+  const std::string cluster = docs({kCluster, R"(
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ok, namespace: bookinfo}
+spec: {targetRefs: [{group: "", kind: Service, name: reviews}]}
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: bookinfo}
+spec: {targetRefs: [{group: "", kind: Service, name: ratings}]}
+---
+apiVersion: extensions.istio.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: plugin, namespace: legacy}
+spec: {targetRefs: [{group: "", kind: Service, name: missing}]}
+)"});
+  auto findings = checkNamespace(cluster, "bookinfo", kId);
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].object.str(), "RequestAuthentication bookinfo/jwt");
+  // A sidecar namespace is checked too: sidecars ignore targetRef'd policies as well.
+  auto legacy = checkNamespace(cluster, "legacy", kId);
+  ASSERT_EQ(legacy.size(), 1u);
+  EXPECT_EQ(legacy[0].object.str(), "WasmPlugin legacy/plugin");
+}
+
+TEST(TargetRefUnresolved, NamespaceWritesLeaveItToWaypointInUse) {
+  // Removing the namespace's use-waypoint is denied by waypoint-in-use; no duplicate warning.
+  const std::string cluster = R"(
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: bookinfo
+  labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: bookinfo}
+spec: {gatewayClassName: istio-waypoint}
+status: {addresses: [{value: 10.0.0.9}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ratings, namespace: bookinfo}
+spec: {selector: {app: ratings}}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: p, namespace: bookinfo}
+spec: {targetRefs: [{group: "", kind: Service, name: ratings}]}
+)";
+  const std::string unlabel = R"(apiVersion: v1
+kind: Namespace
+metadata: {name: bookinfo, labels: {istio.io/dataplane-mode: ambient}})";
+  EXPECT_TRUE(reviewWrite(cluster, unlabel, kId).empty());
+  EXPECT_EQ(reviewWrite(cluster, unlabel, "waypoint-in-use").size(), 1u);
+}
+
+}  // namespace
+}  // namespace ambient_guard::rules
