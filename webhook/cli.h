@@ -8,4 +8,7 @@ namespace ambient_guard {
 // Adds the subcommands that live outside main.cc; each stores its exit status in exit_code.
 void registerExtraCommands(CLI::App& app, int& exit_code);
 
+// `verify`: cutover verification from istioctl output (webhook/cli_verify.cc).
+void registerVerifyCommand(CLI::App& app, int& exit_code);
+
 }  // namespace ambient_guard

@@ -3,6 +3,7 @@
 namespace ambient_guard {
 
 void registerExtraCommands(CLI::App& app, int& exit_code) {
+  registerVerifyCommand(app, exit_code);
   (void)app;
   (void)exit_code;
 }
