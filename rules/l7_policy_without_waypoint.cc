@@ -90,6 +90,22 @@ void check(const RuleContext& ctx, const AuthorizationPolicy& ap,
   }
   ambient::TargetRefSuggestion fix =
       ambient::suggestTargetRefs(ctx.state, ap.ns, ap.selector, ctx.mesh);
+  if (fix.waypoint_ready && ap.ns == ctx.mesh.root_namespace && !ap.selector.present) {
+    // The GatewayClass targetRef applies at waypoints only ([I] pilot/pkg/model/
+    // policyattachment.go:176-182): a covered namespace without one would lose the policy.
+    std::vector<std::string> unserved;
+    for (const std::string& n : namespaces) {
+      if (!ambient::resolveWaypoint(ctx.state, n, nullptr, ambient::TrafficType::kService)
+               .bound()) {
+        unserved.push_back(n);
+      }
+    }
+    if (!unserved.empty()) {
+      fix.waypoint_ready = false;
+      fix.how += "; no waypoint serves " + namespaceList(unserved) +
+                 " yet (`istioctl waypoint apply -n " + unserved.front() + " --enroll-namespace`)";
+    }
+  }
   Finding f;
   f.rule = std::string(kDoc.id);
   f.object = ObjectKey{Kind::kAuthorizationPolicy, ap.ns, ap.name};
