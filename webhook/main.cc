@@ -9,6 +9,7 @@
 #include "rules/rule.h"
 #include "webhook/check.h"
 #include "webhook/cli.h"
+#include "webhook/cost.h"
 #include "webhook/reviewer.h"
 #include "webhook/rules_catalog.h"
 #include "webhook/state_file.h"
@@ -37,6 +38,7 @@ struct CheckOptions {
   std::vector<std::string> namespaces;
   std::string output = "table";
   std::string root_namespace = "istio-system";
+  bool cost = false;
 };
 
 int runCheckCommand(const CheckOptions& opt) {
@@ -52,9 +54,16 @@ int runCheckCommand(const CheckOptions& opt) {
   report.input = stats;
   std::cerr << "ambient-guard: loaded " << stats.summary() << "\n";
   if (opt.output == "json") {
-    std::cout << checkJson(report).dump(2) << "\n";
+    nlohmann::json out = checkJson(report);
+    if (opt.cost) {
+      out["cost"] = costJson(estimateCostForCheck(*state, report, mesh));
+    }
+    std::cout << out.dump(2) << "\n";
   } else {
     printCheckTable(report, std::cout);
+    if (opt.cost) {
+      printCost(estimateCostForCheck(*state, report, mesh), std::cout);
+    }
   }
   return report.wouldDeny() ? 1 : 0;
 }
@@ -90,6 +99,8 @@ int main(int argc, char** argv) {
   check_cmd->add_option("-n,--namespace", check.namespaces, "Only these namespaces");
   check_cmd->add_option("--root-namespace", check.root_namespace,
                         "Istio root namespace (meshConfig.rootNamespace)");
+  check_cmd->add_flag("--cost", check.cost,
+                      "Add the cost estimate: sidecars today vs ztunnel, istio-cni, waypoints");
   check_cmd->callback([&] { exit_code = runCheckCommand(check); });
 
   std::string rules_output = "table";
