@@ -1,0 +1,237 @@
+#include "webhook/admission.h"
+
+#include "webhook/decode.h"
+
+namespace ambient_guard {
+namespace {
+
+using nlohmann::json;
+
+std::string stringField(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) {
+    return std::string();
+  }
+  return it->get<std::string>();
+}
+
+std::string metadataName(const json& obj) {
+  if (!obj.is_object()) {
+    return std::string();
+  }
+  auto meta = obj.find("metadata");
+  return meta != obj.end() && meta->is_object() ? stringField(*meta, "name") : std::string();
+}
+
+std::optional<Operation> parseOperation(std::string_view op) {
+  if (op == "CREATE") {
+    return Operation::kCreate;
+  }
+  if (op == "UPDATE") {
+    return Operation::kUpdate;
+  }
+  if (op == "DELETE") {
+    return Operation::kDelete;
+  }
+  if (op == "CONNECT") {
+    return Operation::kConnect;
+  }
+  return std::nullopt;
+}
+
+// Decodes one side of the write; fills the namespace / name the apiserver knows but the
+// object may leave out.
+Result<std::optional<AnyObject>> decodeSide(const json& doc, const AdmissionRequest& req,
+                                            const char* which) {
+  if (!doc.is_object()) {
+    return std::optional<AnyObject>();
+  }
+  auto decoded = decodeObject(doc);
+  if (!decoded.ok()) {
+    return Error{std::string("request.") + which + ": " + decoded.error()};
+  }
+  if (!decoded->has_value()) {
+    return std::optional<AnyObject>();
+  }
+  AnyObject& obj = **decoded;
+  Object& meta = metaOf(obj);
+  const Kind kind = kindOf(obj);
+  if (kind == Kind::kNamespace) {
+    if (meta.name.empty()) {
+      meta.name = req.name;
+    }
+  } else if (meta.ns.empty()) {
+    meta.ns = req.ns;  // "" for cluster-scoped kinds
+  }
+  return std::move(*decoded);
+}
+
+}  // namespace
+
+std::string AdmissionRequest::objectName() const {
+  if (!name.empty()) {
+    return name;
+  }
+  std::string n = metadataName(object);
+  return n.empty() ? metadataName(old_object) : n;
+}
+
+Result<AdmissionRequest> parseAdmissionReview(std::string_view body) {
+  json doc;
+  try {
+    doc = json::parse(body);
+  } catch (const json::exception& e) {
+    return Error{std::string("malformed JSON: ") + e.what()};
+  }
+  if (!doc.is_object()) {
+    return Error{"the body is not an AdmissionReview object"};
+  }
+  const std::string api_version = stringField(doc, "apiVersion");
+  const std::string kind = stringField(doc, "kind");
+  if (api_version != kAdmissionApiVersion || kind != "AdmissionReview") {
+    return Error{"expected apiVersion admission.k8s.io/v1, kind AdmissionReview; got \"" +
+                 api_version + "\", \"" + kind + "\""};
+  }
+  auto rit = doc.find("request");
+  if (rit == doc.end() || !rit->is_object()) {
+    return Error{"AdmissionReview has no request"};
+  }
+  json& r = *rit;
+  AdmissionRequest req;
+  req.uid = stringField(r, "uid");
+  if (req.uid.empty()) {
+    return Error{"request.uid is missing"};
+  }
+  if (auto k = r.find("kind"); k != r.end() && k->is_object()) {
+    req.kind.group = stringField(*k, "group");
+    req.kind.version = stringField(*k, "version");
+    req.kind.kind = stringField(*k, "kind");
+  }
+  req.sub_resource = stringField(r, "subResource");
+  req.name = stringField(r, "name");
+  req.ns = stringField(r, "namespace");
+  req.operation = stringField(r, "operation");
+  if (!parseOperation(req.operation)) {
+    return Error{"request.operation \"" + req.operation +
+                 "\" is not CREATE, UPDATE, DELETE or CONNECT"};
+  }
+  if (auto u = r.find("userInfo"); u != r.end() && u->is_object()) {
+    req.username = stringField(*u, "username");
+    if (auto g = u->find("groups"); g != u->end() && g->is_array()) {
+      for (const auto& item : *g) {
+        if (item.is_string()) {
+          req.groups.push_back(item.get<std::string>());
+        }
+      }
+    }
+  }
+  if (auto d = r.find("dryRun"); d != r.end() && d->is_boolean()) {
+    req.dry_run = d->get<bool>();
+  }
+  if (auto o = r.find("object"); o != r.end()) {
+    req.object = std::move(*o);
+  }
+  if (auto o = r.find("oldObject"); o != r.end()) {
+    req.old_object = std::move(*o);
+  }
+  return req;
+}
+
+Result<std::optional<Change>> decodeChange(const AdmissionRequest& req) {
+  const auto op = parseOperation(req.operation);
+  if (!op || *op == Operation::kConnect || !req.sub_resource.empty()) {
+    return std::optional<Change>();
+  }
+  Change change;
+  change.op = *op;
+  if (*op != Operation::kDelete) {
+    auto obj = decodeSide(req.object, req, "object");
+    if (!obj.ok()) {
+      return Error{obj.error()};
+    }
+    change.object = std::move(*obj);
+  }
+  if (*op != Operation::kCreate) {
+    auto old = decodeSide(req.old_object, req, "oldObject");
+    if (!old.ok()) {
+      return Error{old.error()};
+    }
+    change.old_object = std::move(*old);
+  }
+  if (!change.object && !change.old_object) {
+    return std::optional<Change>();
+  }
+  return std::optional<Change>(std::move(change));
+}
+
+bool validAuditAnnotationKey(std::string_view key) {
+  if (key.empty() || key.size() > 63) {
+    return false;
+  }
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (!alnum(key.front()) || !alnum(key.back())) {
+    return false;
+  }
+  for (char c : key) {
+    if (!alnum(c) && c != '-' && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string base64Encode(std::string_view data) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    const uint32_t n = (static_cast<uint8_t>(data[i]) << 16) |
+                       (static_cast<uint8_t>(data[i + 1]) << 8) | static_cast<uint8_t>(data[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += kAlphabet[n & 63];
+  }
+  if (i + 1 == data.size()) {
+    const uint32_t n = static_cast<uint8_t>(data[i]) << 16;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == data.size()) {
+    const uint32_t n = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::string serializeAdmissionResponse(const AdmissionResponse& resp) {
+  json r = json::object();
+  r["uid"] = resp.uid;
+  r["allowed"] = resp.allowed;
+  if (!resp.allowed) {
+    r["status"] = {{"code", 403}, {"reason", "Forbidden"}, {"message", resp.message}};
+  }
+  if (!resp.warnings.empty()) {
+    r["warnings"] = resp.warnings;
+  }
+  if (!resp.audit_annotations.empty()) {
+    r["auditAnnotations"] = resp.audit_annotations;
+  }
+  if (resp.patch.is_array() && !resp.patch.empty()) {
+    r["patchType"] = "JSONPatch";
+    r["patch"] = base64Encode(resp.patch.dump());
+  }
+  json review = {{"apiVersion", kAdmissionApiVersion}, {"kind", "AdmissionReview"},
+                 {"response", std::move(r)}};
+  // Replace invalid UTF-8 instead of throwing: messages quote user-supplied names.
+  return review.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace ambient_guard

@@ -1,0 +1,56 @@
+// The admission pipeline, read top to bottom: decode the AdmissionReview → review the write
+// against the current cluster snapshot → fold findings and policy into a Decision → build the
+// AdmissionReview response. `/mutate` computes the Namespace enrollment/rollback patch instead.
+//
+// No HTTP here (the server maps outcomes to status codes) and no rule logic (the Reviewer and
+// the Enforcer own that). One pipeline serves every request thread; it holds no mutable state.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "webhook/admission.h"
+#include "webhook/enforcement.h"
+#include "webhook/metrics.h"
+#include "webhook/reviewer.h"
+#include "webhook/state_store.h"
+
+namespace ambient_guard {
+
+// What the server sends back and records for one call.
+struct AdmissionOutcome {
+  int http_status = 200;  // 200, or 400 for a body that is not an AdmissionReview v1
+  std::string body;       // AdmissionReview JSON, or the error text for 400
+  std::string kind;       // request.kind.kind ("" when the body did not parse)
+  std::string operation;  // request.operation
+  // allowed | denied | warned | exempted | patched | invalid | error
+  std::string decision;
+};
+
+class AdmissionPipeline {
+ public:
+  // Called with every validating decision (e.g. by the audit log); runs on request threads.
+  using DecisionHook = std::function<void(const AdmissionRequest&, const Decision&)>;
+
+  // `metrics` may be null. All references must outlive the pipeline.
+  AdmissionPipeline(const Reviewer& reviewer, const Enforcer& enforcer, const StateStore& state,
+                    Metrics* metrics);
+
+  // Answers POST /validate.
+  AdmissionOutcome validate(std::string_view body) const;
+  // Answers POST /mutate.
+  AdmissionOutcome mutate(std::string_view body) const;
+
+  // Sets the hook; call before serving.
+  void setDecisionHook(DecisionHook hook) { hook_ = std::move(hook); }
+
+ private:
+  const Reviewer& reviewer_;
+  const Enforcer& enforcer_;
+  const StateStore& state_;
+  Metrics* metrics_;
+  DecisionHook hook_;
+};
+
+}  // namespace ambient_guard

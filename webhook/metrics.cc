@@ -1,0 +1,100 @@
+#include "webhook/metrics.h"
+
+#include <sstream>
+
+#include <prometheus/text_serializer.h>
+
+namespace ambient_guard {
+namespace {
+
+// 100µs … 10s: admission decisions take well under a millisecond; the apiserver gives up at the
+// webhook's timeoutSeconds (≤ 30 s).
+const prometheus::Histogram::BucketBoundaries kDurationBuckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05,   0.1,     0.25,   0.5,   1,     2.5,   5,     10};
+
+}  // namespace
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      requests_(prometheus::BuildCounter()
+                    .Name("ambient_guard_admission_requests_total")
+                    .Help("Admission requests answered, by webhook path, kind, operation and "
+                          "decision.")
+                    .Register(*registry_)),
+      duration_(prometheus::BuildHistogram()
+                    .Name("ambient_guard_admission_duration_seconds")
+                    .Help("Time to answer an admission request, from the body read to the "
+                          "response built.")
+                    .Register(*registry_)),
+      findings_(prometheus::BuildCounter()
+                    .Name("ambient_guard_findings_total")
+                    .Help("Rule findings in admission requests, by rule, effective action and "
+                          "whether they changed the response.")
+                    .Register(*registry_)),
+      cert_expiry_(prometheus::BuildGauge()
+                       .Name("ambient_guard_cert_expiry_timestamp_seconds")
+                       .Help("notAfter of the serving certificate, as Unix seconds.")
+                       .Register(*registry_)
+                       .Add({})),
+      validate_duration_(duration_.Add({{"webhook", "validate"}}, kDurationBuckets)),
+      mutate_duration_(duration_.Add({{"webhook", "mutate"}}, kDurationBuckets)) {}
+
+prometheus::Counter& Metrics::counter(prometheus::Family<prometheus::Counter>& family,
+                                      const std::string& key,
+                                      const std::function<prometheus::Labels()>& labels) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  auto it = counters_.find(key);
+  if (it != counters_.end()) {
+    return *it->second;
+  }
+  prometheus::Counter& c = family.Add(labels());
+  counters_.emplace(key, &c);
+  return c;
+}
+
+void Metrics::countRequest(std::string_view webhook, std::string_view kind,
+                           std::string_view operation, std::string_view decision) {
+  std::string key;
+  key.reserve(webhook.size() + kind.size() + operation.size() + decision.size() + 4);
+  key.append(webhook).append(1, '\0').append(kind).append(1, '\0');
+  key.append(operation).append(1, '\0').append(decision);
+  counter(requests_, key, [&] {
+    return prometheus::Labels{{"webhook", std::string(webhook)},
+                              {"kind", std::string(kind)},
+                              {"operation", std::string(operation)},
+                              {"decision", std::string(decision)}};
+  }).Increment();
+}
+
+void Metrics::observeDuration(std::string_view webhook, double seconds) {
+  if (webhook == "validate") {
+    validate_duration_.Observe(seconds);
+  } else if (webhook == "mutate") {
+    mutate_duration_.Observe(seconds);
+  } else {
+    duration_.Add({{"webhook", std::string(webhook)}}, kDurationBuckets).Observe(seconds);
+  }
+}
+
+void Metrics::countFinding(std::string_view rule, std::string_view action, bool enforced) {
+  std::string key;
+  key.append(rule).append(1, '\0').append(action).append(enforced ? "\0t" : "\0f", 2);
+  counter(findings_, key, [&] {
+    return prometheus::Labels{{"rule", std::string(rule)},
+                              {"action", std::string(action)},
+                              {"enforced", enforced ? "true" : "false"}};
+  }).Increment();
+}
+
+void Metrics::setCertExpiry(int64_t unix_seconds) {
+  cert_expiry_.Set(static_cast<double>(unix_seconds));
+}
+
+std::string Metrics::render() const {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  return out.str();
+}
+
+}  // namespace ambient_guard
