@@ -302,9 +302,26 @@ const Namespace* OverlayView::findNamespace(std::string_view name) const {
 
 std::vector<std::string> OverlayView::namespaceNames() const {
   std::vector<std::string> names = base_.namespaceNames();
-  std::string added = key_.kind == Kind::kNamespace ? key_.name : key_.ns;
-  if (put_ && !added.empty() && !std::binary_search(names.begin(), names.end(), added)) {
-    names.insert(std::lower_bound(names.begin(), names.end(), added), added);
+  const std::string touched = key_.kind == Kind::kNamespace ? key_.name : key_.ns;
+  if (touched.empty()) {
+    return names;  // another cluster-scoped kind
+  }
+  const bool listed = std::binary_search(names.begin(), names.end(), touched);
+  if (put_ && !listed) {
+    names.insert(std::lower_bound(names.begin(), names.end(), touched), touched);
+  } else if (!put_ && listed) {
+    // A removal keeps the name only while the namespace still has its Namespace object or
+    // some namespaced object (the ClusterView::namespaceNames contract).
+    bool left = findNamespace(touched) != nullptr;
+    for (int k = 0; !left && k < kKindCount; ++k) {
+      const Kind kind = static_cast<Kind>(k);
+      if (!clusterScoped(kind)) {
+        forEach(kind, touched, [&](const Object&) { left = true; });
+      }
+    }
+    if (!left) {
+      names.erase(std::lower_bound(names.begin(), names.end(), touched));
+    }
   }
   return names;
 }
