@@ -236,6 +236,24 @@ Result<std::vector<RawDocument>> parseYaml(std::string_view text, const std::str
   return out;
 }
 
+// Gives a document without metadata.namespace the namespace "default", as `kubectl apply -f`
+// does; decodeObject drops it again for cluster-scoped kinds. Without it, namespaced manifests
+// landed in the cluster-scoped bucket where no namespace ever saw them.
+void defaultNamespace(json& doc) {
+  if (!doc.is_object()) {
+    return;
+  }
+  auto meta = doc.find("metadata");
+  if (meta == doc.end() || !meta->is_object()) {
+    return;
+  }
+  auto ns = meta->find("namespace");
+  if (ns == meta->end() || ns->is_null() ||
+      (ns->is_string() && ns->get_ref<const std::string&>().empty())) {
+    (*meta)["namespace"] = "default";
+  }
+}
+
 }  // namespace
 
 void LoadStats::merge(const LoadStats& other) {
@@ -309,7 +327,8 @@ Result<LoadStats> loadText(std::string_view text, const std::string& source,
   }
   LoadStats stats;
   stats.documents = docs->size();
-  for (const RawDocument& raw : *docs) {
+  for (RawDocument& raw : *docs) {
+    defaultNamespace(raw.doc);
     auto obj = decodeObject(raw.doc, raw.line);
     std::string where = raw.line > 0 ? source + ":" + std::to_string(raw.line) : source;
     if (!obj.ok()) {

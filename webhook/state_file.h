@@ -34,6 +34,7 @@ struct RawDocument {
 Result<std::vector<RawDocument>> parseDocuments(std::string_view text, const std::string& source);
 
 // Decodes the objects in `text` and appends them to `out`. Errors read "<source>:<line>: …".
+// Namespaced objects without metadata.namespace go to "default" (kubectl apply -f).
 Result<LoadStats> loadText(std::string_view text, const std::string& source,
                            std::vector<AnyObject>& out);
 
