@@ -124,8 +124,8 @@ std::vector<Target> hboneReceivers(const ClusterView& state, std::string_view ns
 // Returns the namespace labels with kubernetes.io/metadata.name set (the API server adds it).
 Labels namespaceLabels(const ClusterView& state, std::string_view ns);
 
-// What a NetworkPolicy rule evaluation is about: a NetworkPolicy write (that policy only) or a
-// namespace (every policy in it). nullopt for other subjects, or a policy being deleted.
+// What a NetworkPolicy rule evaluation is about: a NetworkPolicy write (that policy only), a
+// NetworkPolicy deletion or a namespace (every policy left in it). nullopt for other subjects.
 struct PolicyScope {
   std::string ns;
   const NetworkPolicy* only = nullptr;  // the written policy; nullptr for a namespace subject

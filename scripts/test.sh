@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds, and runs every test under AddressSanitizer +
-# UndefinedBehaviorSanitizer (build-asan/). AG_SANITIZE=0 runs them on a plain build (build/)
-# instead. The output ends with ctest's summary.
+# Installs dependencies, builds, and runs every test (build/). AG_SANITIZE=1 runs them under
+# AddressSanitizer + UndefinedBehaviorSanitizer instead (build-asan/). The output ends with
+# ctest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-if [[ "${AG_SANITIZE:-1}" == "1" ]]; then
+if [[ "${AG_SANITIZE:-0}" == "1" ]]; then
   dir=build-asan
   echo "== build and test with ASan+UBSan ($dir/)"
   BUILD_DIR=$dir BUILD_TYPE=Debug ./scripts/build.sh -DAG_SANITIZE=ON -DAG_BUILD_BENCH=OFF

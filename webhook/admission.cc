@@ -1,6 +1,7 @@
 #include "webhook/admission.h"
 
 #include "webhook/decode.h"
+#include "webhook/json_reader.h"
 
 namespace ambient_guard {
 namespace {
@@ -77,12 +78,12 @@ std::string AdmissionRequest::objectName() const {
 }
 
 Result<AdmissionRequest> parseAdmissionReview(std::string_view body) {
-  json doc;
-  try {
-    doc = json::parse(body);
-  } catch (const json::exception& e) {
-    return Error{std::string("malformed JSON: ") + e.what()};
+  // managedFields is most of a typical object and no rule reads it: never build it.
+  auto parsed = readJson(body, JsonReadOptions{.drop_managed_fields = true});
+  if (!parsed.ok()) {
+    return Error{"malformed JSON: " + parsed.error()};
   }
+  json& doc = *parsed;
   if (!doc.is_object()) {
     return Error{"the body is not an AdmissionReview object"};
   }
@@ -226,7 +227,7 @@ std::string serializeAdmissionResponse(const AdmissionResponse& resp) {
   }
   if (resp.patch.is_array() && !resp.patch.empty()) {
     r["patchType"] = "JSONPatch";
-    r["patch"] = base64Encode(resp.patch.dump());
+    r["patch"] = base64Encode(resp.patch.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   json review = {{"apiVersion", kAdmissionApiVersion}, {"kind", "AdmissionReview"},
                  {"response", std::move(r)}};

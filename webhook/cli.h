@@ -8,6 +8,12 @@ namespace ambient_guard {
 // Adds the subcommands that live outside main.cc; each stores its exit status in exit_code.
 void registerExtraCommands(CLI::App& app, int& exit_code);
 
+// `serve`: the admission webhook (webhook/cli_serve.cc).
+void registerServeCommand(CLI::App& app, int& exit_code);
+
+// `translate` and `plan`: policy translation and the cutover runbook (webhook/cli_translate.cc).
+void registerTranslateCommands(CLI::App& app, int& exit_code);
+
 // `verify`: cutover verification from istioctl output (webhook/cli_verify.cc).
 void registerVerifyCommand(CLI::App& app, int& exit_code);
 

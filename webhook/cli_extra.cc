@@ -3,6 +3,8 @@
 namespace ambient_guard {
 
 void registerExtraCommands(CLI::App& app, int& exit_code) {
+  registerServeCommand(app, exit_code);
+  registerTranslateCommands(app, exit_code);
   registerVerifyCommand(app, exit_code);
   (void)app;
   (void)exit_code;

@@ -121,7 +121,8 @@ Mutation mutateNamespace(const json& object, const json& old_object,
           eraseEntry(desired, "labels", key);
         }
       }
-      setEntry(desired, "annotations", kPreviousInjectionAnnotation, removed.dump());
+      setEntry(desired, "annotations", kPreviousInjectionAnnotation,
+               removed.dump(-1, ' ', false, json::error_handler_t::replace));
     }
     if (!annotations.has(kEnrolledAtAnnotation)) {
       setEntry(desired, "annotations", kEnrolledAtAnnotation, std::string(now_rfc3339));

@@ -193,10 +193,27 @@ spec: {podSelector: {}, policyTypes: [Ingress]}
   }
 }
 
-TEST(NetworkPolicyBlocksHbone, DeletingAPolicyNeverFires) {
+TEST(NetworkPolicyBlocksHbone, DeletingTheLastIsolatingPolicyPasses) {
   const std::string cluster = docs({kCluster, kAppPortOnly});
   EXPECT_TRUE(
       reviewDelete(cluster, ObjectKey{Kind::kNetworkPolicy, "shop", "web-ingress"}, kId).empty());
+}
+
+TEST(NetworkPolicyBlocksHbone, DeletingThePolicyThatAdmittedHboneIsDenied) {
+  // Policies add up: without allow-hbone, web-ingress isolates web on 8080 only.
+  const std::string cluster = docs({kCluster, kAppPortOnly, R"(
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-hbone, namespace: shop}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: 15008, protocol: TCP}]}]
+)"});
+  const auto findings =
+      reviewDelete(cluster, ObjectKey{Kind::kNetworkPolicy, "shop", "allow-hbone"}, kId);
+  ASSERT_EQ(brief(findings),
+            (std::vector<std::string>{"deny NetworkPolicy shop/web-ingress spec.ingress"}));
+  EXPECT_FALSE(findings[0].pre_existing);
 }
 
 TEST(NetworkPolicyBlocksHbone, UnrelatedEditOfABlockingPolicyIsPreExisting) {

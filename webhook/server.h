@@ -1,0 +1,70 @@
+// The HTTPS server of `ambient-guard serve`: cpp-httplib's SSLServer with the settings the
+// kube-apiserver needs (spec/admission-contract.md §2), the admission routes and the probes.
+//
+// Routes: POST /validate, POST /mutate, GET /healthz, GET /readyz (503 until the cluster state is
+// ready, and while draining), GET /metrics. One thread per open connection, from a pool that
+// grows to `max_connections`; keep-alive outlives the apiserver's 90 s idle connections.
+// shutdown() (any thread, e.g. on SIGTERM) stops accepting, closes idle keep-alive connections,
+// lets in-flight requests finish, and then serve() returns.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "webhook/admission_pipeline.h"
+#include "webhook/metrics.h"
+#include "webhook/result.h"
+#include "webhook/state_store.h"
+#include "webhook/tls.h"
+
+namespace ambient_guard {
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 8443;  // 0 picks a free port (tests)
+  // An UPDATE carries object and oldObject, each up to etcd's ~1.5 MiB, plus managedFields.
+  size_t max_request_bytes = 8u << 20;
+  // Above Go's 90 s IdleConnTimeout, so the apiserver never reuses a connection we just closed.
+  std::chrono::seconds keep_alive_timeout{120};
+  size_t keep_alive_max_requests = 1u << 30;  // effectively unlimited
+  std::chrono::seconds read_timeout{10};
+  std::chrono::seconds write_timeout{10};
+  size_t max_connections = 512;  // worker threads; each open connection holds one
+};
+
+// Tracks established TLS connections so shutdown can wake the idle ones. Internal to the server;
+// declared here only so WebhookServer can own it.
+class ConnectionRegistry;
+
+class WebhookServer {
+ public:
+  // All references must outlive the server.
+  WebhookServer(ServerOptions options, CertReloader& certs, const AdmissionPipeline& pipeline,
+                Metrics& metrics, const StateStore& state);
+  ~WebhookServer();
+  WebhookServer(const WebhookServer&) = delete;
+  WebhookServer& operator=(const WebhookServer&) = delete;
+
+  // Binds the listening socket; returns the port (useful with port 0) or an error.
+  Result<int> bind();
+  // Serves until shutdown() and returns once every connection is closed. Call after bind().
+  void serve();
+  // Starts a graceful shutdown; returns immediately. Safe from any thread, idempotent.
+  void shutdown();
+
+  bool draining() const { return draining_.load(); }
+  int port() const { return port_; }
+
+ private:
+  class Impl;
+  std::atomic<bool> draining_{false};
+  std::string host_;
+  std::unique_ptr<ConnectionRegistry> connections_;  // outlives impl_ (its SSL objects)
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
+}  // namespace ambient_guard
