@@ -68,8 +68,7 @@ std::vector<json> findingsOf(const json& ns, const std::string& rule) {
   return out;
 }
 
-// DISABLED: fails at HEAD (expected gates differ); open in issue 2.
-TEST(CheckCli, DISABLED_GatesPerNamespace) {
+TEST(CheckCli, GatesPerNamespace) {
   ProcessResult r = runCli({"check", "-f", kBackup, "-o", "json"});
   ASSERT_EQ(r.exit_code, 1) << r.err;  // legacy has a deny finding
   json report = parseOut(r);
@@ -139,8 +138,7 @@ TEST(CheckCli, DISABLED_GatesPerNamespace) {
   EXPECT_EQ(edge[0].value("needsWaypoint", true), false);
 }
 
-// DISABLED: fails at HEAD; open in issue 2.
-TEST(CheckCli, DISABLED_TableOutput) {
+TEST(CheckCli, TableOutput) {
   ProcessResult r = runCli({"check", "-f", kBackup});
   ASSERT_EQ(r.exit_code, 1) << r.err;
   std::istringstream lines(r.out);
@@ -272,8 +270,7 @@ TEST(CheckCli, DirectoryEqualsItsFiles) {
 
 // Manifests without metadata.namespace are evaluated in "default", as `kubectl apply -f` places
 // them; before, they sat in the cluster-scoped bucket and no namespace ever saw them.
-// DISABLED: needs the unfinished "no namespace means default" loader change; open in issue 2.
-TEST(CheckCli, DISABLED_ManifestWithoutNamespaceIsInDefault) {
+TEST(CheckCli, ManifestWithoutNamespaceIsInDefault) {
   const std::string text = R"(apiVersion: v1
 kind: Namespace
 metadata: {name: default, labels: {istio.io/dataplane-mode: ambient}}
