@@ -427,8 +427,7 @@ TEST_F(ServerTest, ProbesAndMetrics) {
   EXPECT_NE(metrics->body.find("le=\"10\""), std::string::npos);
 }
 
-// DISABLED: aborts at HEAD (server drain work unfinished); see the closing note of issue 3.
-TEST_F(ServerTest, DISABLED_ShutdownDrainsInFlightAndClosesIdleConnections) {
+TEST_F(ServerTest, ShutdownDrainsInFlightAndClosesIdleConnections) {
   RunningServer s(certs_);
   std::promise<void> entered;
   std::promise<void> release;

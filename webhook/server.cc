@@ -11,7 +11,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -25,19 +25,32 @@ class ConnectionRegistry {
  public:
   void add(int fd) {
     std::lock_guard<std::mutex> lock(mu_);
-    fds_.insert(fd);
+    fds_.emplace(fd, false);
   }
   void remove(int fd) {
     std::lock_guard<std::mutex> lock(mu_);
     fds_.erase(fd);
   }
-  // Half-closes every connection for reading: an idle keep-alive connection sees EOF and ends;
-  // one whose request was already read still writes its response.
-  void shutdownReads() {
+  // A connection is active from the moment its request headers are parsed until its response is
+  // written; otherwise it is idle (waiting in keep-alive, or in the TLS handshake).
+  void setActive(int fd, bool active) {
     std::lock_guard<std::mutex> lock(mu_);
-    for (int fd : fds_) {
-      ::shutdown(fd, SHUT_RD);
+    auto it = fds_.find(fd);
+    if (it != fds_.end()) {
+      it->second = active;
     }
+  }
+  // Closes idle connections (all of them with `include_active`): the worker waiting on one sees
+  // EOF and ends. An active connection is left alone: closing it for reading would make
+  // cpp-httplib's liveness check fail the response write. Returns how many are still open.
+  size_t closeIdle(bool include_active) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [fd, active] : fds_) {
+      if (!active || include_active) {
+        ::shutdown(fd, SHUT_RDWR);
+      }
+    }
+    return fds_.size();
   }
   size_t size() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -46,7 +59,7 @@ class ConnectionRegistry {
 
  private:
   mutable std::mutex mu_;
-  std::unordered_set<int> fds_;
+  std::unordered_map<int, bool> fds_;  // fd -> active
 };
 
 namespace {
@@ -217,6 +230,7 @@ class WebhookServer::Impl {
         metrics_(metrics),
         state_(state),
         draining_(draining),
+        connections_(connections),
         server_([&certs, &connections](SSL_CTX& ctx) {
           if (!configureServerTls(&ctx, &certs)) {
             return false;
@@ -274,8 +288,16 @@ class WebhookServer::Impl {
     server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
     });
-    server_.set_logger([](const httplib::Request& req, const httplib::Response&) {
+    server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      markActive(req, true);
+      if (draining_.load()) {
+        res.set_header("Connection", "close");  // answered, but not reused while we drain
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    server_.set_logger([this](const httplib::Request& req, const httplib::Response&) {
       cork(req, false);
+      markActive(req, false);
     });
     server_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (res.status == 413) {
@@ -301,6 +323,12 @@ class WebhookServer::Impl {
           res.status = 500;
           res.set_content("internal error\n", kTextContentType);
         });
+  }
+
+  void markActive(const httplib::Request& req, bool active) {
+    if (req.ssl != nullptr) {
+      connections_.setActive(SSL_get_fd(req.ssl), active);
+    }
   }
 
   // Counts a request to an admission path that failed before reaching the pipeline.
@@ -335,6 +363,7 @@ class WebhookServer::Impl {
   Metrics& metrics_;
   const StateStore& state_;
   const std::atomic<bool>& draining_;
+  ConnectionRegistry& connections_;
   TlsServer server_;
 };
 
@@ -346,9 +375,8 @@ WebhookServer::WebhookServer(ServerOptions options, CertReloader& certs,
                                    draining_)) {
   port_ = options.port;
   host_ = options.host;
+  drain_timeout_ = options.drain_timeout;
 }
-
-WebhookServer::~WebhookServer() = default;
 
 Result<int> WebhookServer::bind() {
   if (!impl_->valid()) {
@@ -371,6 +399,11 @@ Result<int> WebhookServer::bind() {
 
 void WebhookServer::serve() {
   impl_->server().listen_after_bind();
+  // cpp-httplib returns once every worker ended, i.e. every connection is closed.
+  std::lock_guard<std::mutex> lock(reaper_mu_);
+  if (reaper_.joinable()) {
+    reaper_.join();
+  }
 }
 
 void WebhookServer::shutdown() {
@@ -378,7 +411,29 @@ void WebhookServer::shutdown() {
     return;
   }
   impl_->server().closeListener();
-  connections_->shutdownReads();
+  // Like Go's http.Server.Shutdown: close idle connections now and again as in-flight requests
+  // finish, until none is left or the drain timeout forces the rest closed.
+  std::lock_guard<std::mutex> lock(reaper_mu_);
+  reaper_ = std::thread([this, deadline = std::chrono::steady_clock::now() + drain_timeout_] {
+    while (true) {
+      const bool expired = std::chrono::steady_clock::now() >= deadline;
+      if (connections_->closeIdle(expired) == 0) {
+        return;
+      }
+      if (expired) {
+        spdlog::warn("drain timeout: closed connections with requests still in flight");
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+}
+
+WebhookServer::~WebhookServer() {
+  std::lock_guard<std::mutex> lock(reaper_mu_);
+  if (reaper_.joinable()) {
+    reaper_.join();
+  }
 }
 
 }  // namespace ambient_guard

@@ -12,7 +12,9 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "webhook/admission_pipeline.h"
 #include "webhook/metrics.h"
@@ -33,6 +35,9 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{10};
   std::chrono::seconds write_timeout{10};
   size_t max_connections = 512;  // worker threads; each open connection holds one
+  // How long shutdown() waits for in-flight requests before closing their connections. Below
+  // Kubernetes' default terminationGracePeriodSeconds (30 s).
+  std::chrono::milliseconds drain_timeout{25000};
 };
 
 // Tracks established TLS connections so shutdown can wake the idle ones. Internal to the server;
@@ -61,6 +66,9 @@ class WebhookServer {
  private:
   class Impl;
   std::atomic<bool> draining_{false};
+  std::chrono::milliseconds drain_timeout_{25000};
+  std::mutex reaper_mu_;
+  std::thread reaper_;  // closes idle connections while draining
   std::string host_;
   std::unique_ptr<ConnectionRegistry> connections_;  // outlives impl_ (its SSL objects)
   std::unique_ptr<Impl> impl_;
