@@ -4,10 +4,6 @@
 //
 // Both run as real processes of the ambient-guard binary: `serve` on 127.0.0.1 with the
 // certificate it generates itself (its CA is read from its standard output), over TLS.
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <set>
 #include <string>
@@ -19,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "tests/testlib/serve_process.h"
 #include "tests/testlib/testlib.h"
 #include "webhook/state_file.h"
 
@@ -27,102 +24,9 @@ namespace {
 
 using nlohmann::json;
 using testing::runCli;
+using testing::ServeProcess;
 using testing::tempDir;
 using testing::writeFile;
-
-// `ambient-guard serve` as a child process; stopped with SIGTERM when destroyed.
-class ServeProcess {
- public:
-  explicit ServeProcess(const std::vector<std::string>& args) {
-    int out[2];
-    int err[2];
-    if (pipe(out) != 0 || pipe(err) != 0) {
-      ADD_FAILURE() << "pipe failed";
-      return;
-    }
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive a test that dies
-      dup2(out[1], 1);
-      dup2(err[1], 2);
-      for (int fd : {out[0], out[1], err[0], err[1]}) {
-        close(fd);
-      }
-      std::vector<std::string> copy = {AG_BINARY, "serve"};
-      copy.insert(copy.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : copy) {
-        argv.push_back(a.data());
-      }
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    out_ = out[0];
-    err_ = err[0];
-    // The CA bundle comes first on stdout; the bound port is announced once listening. Blocking
-    // reads until then: no sleeps, and EOF (the process died) ends the wait.
-    ca_ = readUntil(out_, "-----END CERTIFICATE-----\n", stdout_);
-    const std::string marker = "serving on https://127.0.0.1:";
-    readUntil(err_, marker, stderr_);
-    const size_t at = stderr_.find(marker);
-    if (at != std::string::npos) {
-      // The log line ends with a newline; the port is the number right after the marker.
-      while (stderr_.find('\n', at) == std::string::npos && readMore(err_, stderr_)) {
-      }
-      port_ = std::atoi(stderr_.c_str() + at + marker.size());
-    }
-  }
-  ~ServeProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-    for (int fd : {out_, err_}) {
-      if (fd >= 0) {
-        close(fd);
-      }
-    }
-  }
-  ServeProcess(const ServeProcess&) = delete;
-  ServeProcess& operator=(const ServeProcess&) = delete;
-
-  int port() const { return port_; }
-  const std::string& ca() const { return ca_; }
-  const std::string& log() const { return stderr_; }
-
- private:
-  // Reads from fd into `acc` until `marker` appears in what was read since the last call (or EOF);
-  // returns everything accumulated so far.
-  static std::string readUntil(int fd, const std::string& marker, std::string& acc) {
-    const size_t from = acc.size() >= marker.size() ? acc.size() - marker.size() : 0;
-    while (acc.find(marker, from) == std::string::npos && readMore(fd, acc)) {
-    }
-    return acc;
-  }
-
-  // Appends what one read returns; false at EOF or error.
-  static bool readMore(int fd, std::string& acc) {
-    char buf[4096];
-    const ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) {
-      return false;
-    }
-    acc.append(buf, static_cast<size_t>(n));
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int out_ = -1;
-  int err_ = -1;
-  int port_ = 0;
-  std::string ca_;
-  std::string stdout_;
-  std::string stderr_;
-};
 
 // Returns an X509 store trusting the PEM certificates in `pem` (owned by the caller's client).
 X509_STORE* storeOf(const std::string& pem) {

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -14,6 +15,8 @@
 #include "webhook/cli.h"
 #include "webhook/config.h"
 #include "webhook/enforcement.h"
+#include "webhook/kube_config.h"
+#include "webhook/kube_watch.h"
 #include "webhook/metrics.h"
 #include "webhook/reviewer.h"
 #include "webhook/server.h"
@@ -33,6 +36,8 @@ struct ServeOptions {
   std::string key;
   std::string config;
   std::vector<std::string> state_files;
+  std::string kubeconfig;
+  std::string kube_context;
   std::string service = "ambient-guard";
   std::string service_namespace = "ambient-guard";
   std::string ca_bundle_out;
@@ -145,8 +150,30 @@ int runServe(const ServeOptions& opt) {
     config.root_namespace = opt.root_namespace;
   }
 
-  // Cluster state: backup files for now; the watch (--kubeconfig) publishes into the same store.
+  // Cluster state: from the API server (list + watch) with --kubeconfig or in a pod, else from
+  // backup files (offline use), else empty.
   StateStore store;
+  std::optional<KubeConfig> kube;
+  if (!opt.kubeconfig.empty()) {
+    auto loaded = loadKubeConfig(opt.kubeconfig, opt.kube_context);
+    if (!loaded.ok()) {
+      std::cerr << "ambient-guard: " << loaded.error() << "\n";
+      return kExitUsage;
+    }
+    kube = std::move(*loaded);
+  } else if (opt.state_files.empty() && inClusterEnvironment()) {
+    auto loaded = inClusterConfig();
+    if (!loaded.ok()) {
+      std::cerr << "ambient-guard: in-cluster config: " << loaded.error() << "\n";
+      return kExitUsage;
+    }
+    kube = std::move(*loaded);
+  }
+  if (kube && !opt.state_files.empty()) {
+    std::cerr << "ambient-guard: --state and --kubeconfig are exclusive (offline backup or live "
+                 "cluster)\n";
+    return kExitUsage;
+  }
   if (!opt.state_files.empty()) {
     std::vector<AnyObject> objects;
     LoadStats stats;
@@ -160,8 +187,8 @@ int runServe(const ServeOptions& opt) {
     }
     store.publish(Snapshot::build(std::move(objects)));
     spdlog::info("cluster state from {} file(s): {}", opt.state_files.size(), stats.summary());
-  } else {
-    spdlog::warn("no --state: starting with an empty cluster");
+  } else if (!kube) {
+    spdlog::warn("no --state and no --kubeconfig: starting with an empty cluster");
   }
 
   Metrics metrics;
@@ -193,6 +220,18 @@ int runServe(const ServeOptions& opt) {
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
+  // The watch starts before the server binds: /readyz stays 503 until every initial list is in.
+  std::unique_ptr<KubeWatch> watch;
+  if (kube) {
+    spdlog::info("cluster state from {} (list + watch)", kube->url());
+    watch = std::make_unique<KubeWatch>(std::move(*kube), store, metrics.registry());
+    auto started = watch->start();
+    if (!started.ok()) {
+      std::cerr << "ambient-guard: " << started.error() << "\n";
+      return kExitUsage;
+    }
+  }
+
   WebhookServer server(sopt, *certs, pipeline, metrics, store);
   auto bound = server.bind();
   if (!bound.ok()) {
@@ -219,6 +258,9 @@ int runServe(const ServeOptions& opt) {
   server.serve();
   done = true;
   signals.join();
+  if (watch) {
+    watch->stop();
+  }
   spdlog::info("stopped");
   return 0;
 }
@@ -235,6 +277,9 @@ void registerServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--config", opt->config, "Enforcement configuration (YAML)");
   cmd->add_option("--state", opt->state_files,
                   "Cluster state from backup files (kubectl get -A -o yaml|json)");
+  cmd->add_option("--kubeconfig", opt->kubeconfig,
+                  "Watch the cluster with this kubeconfig (default in a pod: the service account)");
+  cmd->add_option("--context", opt->kube_context, "kubeconfig context (default: current-context)");
   cmd->add_option("--service", opt->service, "Service name, for the generated certificate's SANs")
       ->capture_default_str();
   cmd->add_option("--namespace", opt->service_namespace,
