@@ -17,4 +17,7 @@ void registerTranslateCommands(CLI::App& app, int& exit_code);
 // `verify`: cutover verification from istioctl output (webhook/cli_verify.cc).
 void registerVerifyCommand(CLI::App& app, int& exit_code);
 
+// `audit`: review of the admission audit log, the pilot's go/no-go (webhook/cli_audit.cc).
+void registerAuditCommand(CLI::App& app, int& exit_code);
+
 }  // namespace ambient_guard
