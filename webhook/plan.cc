@@ -222,7 +222,7 @@ std::vector<PlanStep> steps(const Inputs& in, const NamespacePlan& np, const Nam
              "the next step";
     e.gate_checks = {"kubectl get namespace " + ns + " --show-labels", "istioctl analyze -n " + ns};
     e.watch = {"ambient-guard audit --namespace " + ns + " --since 15m",
-               "increase(ambient_guard_admission_requests_total{kind=\"Namespace\",decision=\"deny\"}[15m]) == 0"};
+               "increase(ambient_guard_admission_requests_total{kind=\"Namespace\",decision=\"denied\"}[15m]) == 0"};
     e.rollback = {"kubectl label namespace " + ns + " istio.io/dataplane-mode-"};
   }
   out.push_back(std::move(e));

@@ -1,0 +1,128 @@
+// `ambient-guard plan` as a process on a backup with one namespace per readiness state
+// (tests/testdata/translate/plan-cluster.yaml): order, gates, the runbook's commands, rollback,
+// and blocked namespaces saying why.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/testlib/testlib.h"
+
+namespace ambient_guard {
+namespace {
+
+using nlohmann::json;
+using testing::runCli;
+
+const std::string kBackup = std::string(AG_TESTDATA_DIR) + "/translate/plan-cluster.yaml";
+
+json planJson() {
+  auto r = runCli({"plan", "-f", kBackup, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return json::parse(r.out);
+}
+
+const json& byName(const json& plan, const std::string& name) {
+  for (const json& ns : plan["namespaces"]) {
+    if (ns["name"] == name) {
+      return ns;
+    }
+  }
+  ADD_FAILURE() << "no namespace " << name;
+  static const json none;
+  return none;
+}
+
+const json& step(const json& ns, const std::string& id) {
+  for (const json& s : ns["steps"]) {
+    if (s["id"] == id) {
+      return s;
+    }
+  }
+  ADD_FAILURE() << "no step " << id << " in " << ns["name"];
+  static const json none;
+  return none;
+}
+
+bool contains(const json& list, const std::string& text) {
+  return std::any_of(list.begin(), list.end(), [&](const json& s) {
+    return s.get<std::string>().find(text) != std::string::npos;
+  });
+}
+
+TEST(Plan, NamespacesAreOrderedByReadinessAfterTranslation) {
+  const json plan = planJson();
+  EXPECT_EQ(plan["apiVersion"], "ambient-guard.io/v1alpha1");
+  std::vector<std::string> order;
+  for (const json& ns : plan["namespaces"]) {
+    order.push_back(ns["name"]);
+  }
+  // ready (sidecar first, then already ambient), blocked-but-fixable, needs-waypoint, blocked.
+  EXPECT_EQ(order, (std::vector<std::string>{"catalog", "mesh", "legacy", "shop", "vault"}));
+  EXPECT_EQ(plan["summary"]["namespaces"], 5);
+  EXPECT_EQ(plan["summary"]["blocked"], 1);
+  EXPECT_EQ(byName(plan, "legacy")["gate"]["now"], "blocked");
+  EXPECT_EQ(byName(plan, "legacy")["gate"]["afterTranslation"], "ready");
+  EXPECT_EQ(byName(plan, "shop")["gate"]["afterTranslation"], "needs-waypoint");
+}
+
+TEST(Plan, NeedsWaypointNamespaceGetsTheWholeRunbookWithGatesAndRollback) {
+  const json plan = planJson();
+  const json& shop = byName(plan, "shop");
+  EXPECT_TRUE(shop["waypoint"]["needed"].get<bool>());
+  ASSERT_EQ(shop["translate"].size(), 2u);  // the L7 policy and the VirtualService
+
+  std::vector<std::string> ids;
+  for (const json& s : shop["steps"]) {
+    ids.push_back(s["id"]);
+    EXPECT_FALSE(s["rollback"].empty()) << s["id"];
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"preflight", "waypoint", "use-waypoint", "translate",
+                                           "enroll", "remove-injection", "restart", "cleanup"}));
+  EXPECT_TRUE(contains(step(shop, "waypoint")["commands"], "istioctl waypoint apply -n shop"));
+  EXPECT_TRUE(contains(step(shop, "use-waypoint")["commands"],
+                       "kubectl label namespace shop istio.io/use-waypoint=waypoint"));
+  EXPECT_TRUE(contains(step(shop, "translate")["commands"], "ambient-guard translate"));
+  EXPECT_TRUE(contains(step(shop, "translate")["rollback"], "kubectl apply -f shop-rollback.yaml"));
+  EXPECT_TRUE(contains(step(shop, "enroll")["commands"],
+                       "kubectl label namespace shop istio.io/dataplane-mode=ambient"));
+  // The namespace injected with a revision label: removal and its exact rollback.
+  EXPECT_TRUE(contains(step(shop, "remove-injection")["commands"], "istio.io/rev-"));
+  EXPECT_TRUE(contains(step(shop, "remove-injection")["rollback"], "istio.io/rev=1-24"));
+  EXPECT_TRUE(contains(step(shop, "restart")["commands"], "kubectl rollout restart"));
+  // Gates name a check to pass; watches are ambient-guard metrics with their real label values.
+  EXPECT_FALSE(step(shop, "enroll")["gate"]["checks"].empty());
+  EXPECT_TRUE(contains(step(shop, "enroll")["watch"], "ambient-guard audit --namespace shop"));
+  EXPECT_TRUE(contains(step(shop, "enroll")["watch"], "decision=\"denied\""));
+}
+
+TEST(Plan, BlockedNamespaceSaysWhy) {
+  const json plan = planJson();
+  const json& vault = byName(plan, "vault");
+  EXPECT_EQ(vault["gate"]["afterTranslation"], "blocked");
+  ASSERT_EQ(vault["blockedBy"].size(), 1u);
+  EXPECT_EQ(vault["blockedBy"][0]["rule"], "network-policy-blocks-hbone");
+  EXPECT_EQ(vault["blockedBy"][0]["object"]["name"], "only-8200");
+
+  auto md = runCli({"plan", "-f", kBackup});
+  ASSERT_EQ(md.exit_code, 0) << md.err;
+  EXPECT_NE(md.out.find("# Ambient cutover plan"), std::string::npos);
+  EXPECT_NE(md.out.find("| 5 | vault | sidecar | blocked | blocked |"), std::string::npos) << md.out;
+  EXPECT_NE(md.out.find("[network-policy-blocks-hbone] NetworkPolicy vault/only-8200"),
+            std::string::npos);
+}
+
+TEST(Plan, BadInputIsAClearError) {
+  const std::string dir = testing::tempDir();
+  const std::string bad = testing::writeFile(dir, "bad.yaml", "apiVersion: v1\nkind: [\n");
+  auto r = runCli({"plan", "-f", bad});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("bad.yaml"), std::string::npos) << r.err;
+  auto missing = runCli({"plan", "-f", dir + "/nope.yaml"});
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+}
+
+}  // namespace
+}  // namespace ambient_guard
