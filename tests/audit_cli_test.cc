@@ -3,9 +3,8 @@
 // current audit.jsonl, whose last line was cut short by a crash.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "tests/testlib/testlib.h"
 
@@ -44,25 +43,29 @@ TEST(AuditCli, TableReportsThePilotAcrossRotatedFiles) {
   ProcessResult p = runCli({"audit", kCurrent});
   ASSERT_EQ(p.exit_code, 0) << p.err;
   const std::string& out = p.out;
-  EXPECT_TRUE(contains(out, "Audit log: 3 files, 16 requests from 2026-11-22T00:01:02.123456Z to "
-                            "2026-11-22T02:35:00.000000Z\n"))
+  EXPECT_TRUE(contains(out,
+                       "Audit log: 3 files, 16 requests from 2026-11-22T00:01:02.123456Z to "
+                       "2026-11-22T02:35:00.000000Z\n"))
       << out;
   // Totals by decision.
-  for (const char* line : {"  allow       5\n", "  warn        4\n", "  would-deny  4\n",
-                           "  deny        3\n", "  total       16\n", "  exempted    1\n",
-                           "  dry-run     1\n"}) {
+  for (const char* line :
+       {"  allow       5\n", "  warn        4\n", "  would-deny  4\n", "  deny        3\n",
+        "  total       16\n", "  exempted    1\n", "  dry-run     1\n"}) {
     EXPECT_TRUE(contains(out, line)) << "missing line: " << line << "\n" << out;
   }
   // Rule × namespace.
-  EXPECT_TRUE(contains(out, "Findings by rule and namespace\n"
-                            "  RULE                                   NAMESPACE  FINDINGS  DENY  "
-                            "WARN  DRYRUN  ENFORCED  PRE-EXISTING\n"))
+  EXPECT_TRUE(contains(out,
+                       "Findings by rule and namespace\n"
+                       "  RULE                                   NAMESPACE  FINDINGS  DENY  "
+                       "WARN  DRYRUN  ENFORCED  PRE-EXISTING\n"))
       << out;
-  EXPECT_TRUE(contains(out, "  peer-authentication-disable            shop       2         0     "
-                            "2     0       2         1\n"))
+  EXPECT_TRUE(contains(out,
+                       "  peer-authentication-disable            shop       2         0     "
+                       "2     0       2         1\n"))
       << out;
-  EXPECT_TRUE(contains(out, "  network-policy-blocks-hbone            payments   1         1     "
-                            "0     0       0         0\n"))
+  EXPECT_TRUE(contains(out,
+                       "  network-policy-blocks-hbone            payments   1         1     "
+                       "0     0       0         0\n"))
       << out;
   // Top users: alice and carol tie at 3; alice made more requests.
   const size_t alice = out.find("  alice@example.com  ");
@@ -94,8 +97,9 @@ TEST(AuditCli, TableReportsThePilotAcrossRotatedFiles) {
   EXPECT_TRUE(contains(out, "PeerAuthentication     CREATE     alice@example.com")) << out;
   EXPECT_TRUE(contains(out, "waypoint-in-use")) << out;
   // The verdict is the last line.
-  EXPECT_TRUE(contains(out, "\nno-go: 7 requests would have been denied under enforce (3 denied, "
-                            "4 would-deny, 1 of them exempted)\n"))
+  EXPECT_TRUE(contains(out,
+                       "\nno-go: 7 requests would have been denied under enforce (3 denied, "
+                       "4 would-deny, 1 of them exempted)\n"))
       << out;
   EXPECT_EQ(out.rfind("no-go: "), out.rfind('\n', out.size() - 2) + 1);
   // The crash-truncated last line: one note, not a malformed count.
@@ -107,8 +111,8 @@ TEST(AuditCli, JsonReport) {
   const json j = report({kCurrent});
   EXPECT_EQ(j["apiVersion"], "ambient-guard.io/v1alpha1");
   EXPECT_EQ(j["kind"], "AuditReport");
-  EXPECT_EQ(j["files"], json::array({kAuditDir + "/audit.2.jsonl", kAuditDir + "/audit.1.jsonl",
-                                     kCurrent}));
+  EXPECT_EQ(j["files"],
+            json::array({kAuditDir + "/audit.2.jsonl", kAuditDir + "/audit.1.jsonl", kCurrent}));
   EXPECT_EQ(j["totals"], json::parse(R"({"requests":16,"allow":5,"warn":4,"wouldDeny":4,
                                          "deny":3,"exempted":1,"dryRun":1})"));
   EXPECT_EQ(j["window"]["since"], nullptr);
@@ -176,7 +180,7 @@ TEST(AuditCli, TimeWindow) {
       {{"--now", "2026-11-22T03:00:00Z", "--since", "3h", "--until", "2h"}, 5},
       {{"--since", "2026-11-22T01:00:00Z", "--until", "2026-11-22T02:00:00Z"}, 4},
       {{"--since", "2026-11-22T02:00:00+01:00"}, 11},  // 01:00Z
-      {{"--until", "2026-11-22T00:20:00Z"}, 3},         // exclusive
+      {{"--until", "2026-11-22T00:20:00Z"}, 3},        // exclusive
       {{"--since", "2026-11-23T00:00:00Z"}, 0},
   };
   for (const auto& c : cases) {
@@ -219,14 +223,14 @@ TEST(AuditCli, FailOnExitCodes) {
 }
 
 TEST(AuditCli, GoVerdict) {
-  ProcessResult p = runCli(
-      {"audit", "--namespace", "shop", "--decision", "allow,warn", "--fail-on", "would-deny",
-       kCurrent});
+  ProcessResult p = runCli({"audit", "--namespace", "shop", "--decision", "allow,warn", "--fail-on",
+                            "would-deny", kCurrent});
   EXPECT_EQ(p.exit_code, 0) << p.err;
   EXPECT_TRUE(contains(p.out, "Filters: namespace shop, decision allow,warn\n")) << p.out;
   EXPECT_TRUE(contains(p.out, "Would have been denied under enforce (0)\n  none\n")) << p.out;
-  EXPECT_TRUE(contains(p.out, "\ngo: nothing would have been denied under enforce (6 requests in "
-                              "the window, 3 warned)\n"))
+  EXPECT_TRUE(contains(p.out,
+                       "\ngo: nothing would have been denied under enforce (6 requests in "
+                       "the window, 3 warned)\n"))
       << p.out;
 }
 

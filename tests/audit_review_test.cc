@@ -23,17 +23,17 @@ std::string entry(const std::string& time, const std::string& ns, const std::str
   return R"({"time":")" + time + R"(","uid":"u-)" + time + R"(","webhook":"validate",)" +
          R"("operation":"CREATE","kind":"PeerAuthentication","group":"security.istio.io",)" +
          R"("namespace":")" + ns + R"(","name":"pa","user":")" + user +
-         R"(","groups":["system:authenticated"],"dryRun":false,"mode":"warn",)" +
-         R"("allowed":)" + (decision == "deny" ? "false" : "true") + R"(,"decision":")" +
-         decision + R"(","exempted":false,"exemption":"","findings":[)" + findings + "]" + extra +
+         R"(","groups":["system:authenticated"],"dryRun":false,"mode":"warn",)" + R"("allowed":)" +
+         (decision == "deny" ? "false" : "true") + R"(,"decision":")" + decision +
+         R"(","exempted":false,"exemption":"","findings":[)" + findings + "]" + extra +
          R"(,"latency_us":12})";
 }
 
 std::string finding(const std::string& rule, const std::string& action,
                     const std::string& rule_action, bool enforced, bool pre_existing = false) {
-  return R"({"rule":")" + rule + R"(","action":")" + action + R"(","ruleAction":")" +
-         rule_action + R"(","enforced":)" + (enforced ? "true" : "false") +
-         R"(,"preExisting":)" + (pre_existing ? "true" : "false") +
+  return R"({"rule":")" + rule + R"(","action":")" + action + R"(","ruleAction":")" + rule_action +
+         R"(","enforced":)" + (enforced ? "true" : "false") + R"(,"preExisting":)" +
+         (pre_existing ? "true" : "false") +
          R"(,"object":"PeerAuthentication ns/pa","message":"[)" + rule + R"(] text"})";
 }
 
@@ -88,13 +88,14 @@ TEST(AuditTime, ParsesDurationsAndBounds) {
 }
 
 TEST(AuditParse, DecodesEveryKey) {
-  const std::string line = R"({"time":"2026-11-22T00:01:02.123456Z","uid":"abc","webhook":"mutate",)"
-                           R"("operation":"UPDATE","kind":"Namespace","group":"","namespace":"shop",)"
-                           R"("name":"shop","user":"alice","groups":["g1","g2"],"dryRun":true,)"
-                           R"("mode":"dryrun","allowed":true,"decision":"would-deny","exempted":true,)"
-                           R"("exemption":"namespace shop","findings":[)" +
-                           finding("dual-dataplane-labels", "dryrun", "deny", false, true) +
-                           R"(],"patch":2,"latency_us":345})";
+  const std::string line =
+      R"({"time":"2026-11-22T00:01:02.123456Z","uid":"abc","webhook":"mutate",)"
+      R"("operation":"UPDATE","kind":"Namespace","group":"","namespace":"shop",)"
+      R"("name":"shop","user":"alice","groups":["g1","g2"],"dryRun":true,)"
+      R"("mode":"dryrun","allowed":true,"decision":"would-deny","exempted":true,)"
+      R"("exemption":"namespace shop","findings":[)" +
+      finding("dual-dataplane-labels", "dryrun", "deny", false, true) +
+      R"(],"patch":2,"latency_us":345})";
   auto e = parseAuditLine(line);
   ASSERT_TRUE(e.ok()) << e.error();
   EXPECT_EQ(e->time, "2026-11-22T00:01:02.123456Z");
@@ -222,9 +223,8 @@ TEST(AuditRotation, ReadsRotatedSiblingsOldestFirst) {
 
 TEST(AuditRotation, DedupesFilesNamedTwiceAndReadsDirectories) {
   std::istringstream none;
-  auto log = readAuditInputs({kAuditDir + "/audit.jsonl", kAuditDir + "/audit.1.jsonl",
-                              kAuditDir},
-                             none);
+  auto log =
+      readAuditInputs({kAuditDir + "/audit.jsonl", kAuditDir + "/audit.1.jsonl", kAuditDir}, none);
   ASSERT_TRUE(log.ok()) << log.error();
   EXPECT_EQ(log->files.size(), 3u);
   EXPECT_EQ(log->entries.size(), 16u);
@@ -338,7 +338,10 @@ TEST(AuditReport, FiltersByRuleNamespaceUserAndDecision) {
       {"user", with([](AuditFilter& f) { f.users = {"carol@example.com"}; }), 3, 3},
       {"user glob", with([](AuditFilter& f) { f.users = {"system:serviceaccount:*"}; }), 1, 1},
       {"decision", with([](AuditFilter& f) { f.decisions = {"deny"}; }), 3, 3},
-      {"decisions", with([](AuditFilter& f) { f.decisions = {"warn", "allow"}; }), 9, 0},
+      {"decisions", with([](AuditFilter& f) {
+         f.decisions = {"warn", "allow"};
+       }),
+       9, 0},
       {"rule", with([](AuditFilter& f) { f.rules = {"peer-authentication-disable"}; }), 3, 2},
       {"rule glob", with([](AuditFilter& f) { f.rules = {"*-needs-*"}; }), 4, 2},
       {"rule and namespace", with([](AuditFilter& f) {

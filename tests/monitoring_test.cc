@@ -5,12 +5,11 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -44,7 +43,8 @@ struct Registered {
 const Registered& registered() {
   static const Registered r = [] {
     Registered out;
-    const std::regex build(R"re(Build(Counter|Gauge|Histogram|Summary)\(\)\s*\.Name\("([^"]+)"\))re");
+    const std::regex build(
+        R"re(Build(Counter|Gauge|Histogram|Summary)\(\)\s*\.Name\("([^"]+)"\))re");
     for (const auto& entry : fs::directory_iterator(kSourceDir + "/webhook")) {
       if (entry.path().extension() != ".cc") {
         continue;

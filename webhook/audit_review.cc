@@ -410,7 +410,7 @@ std::vector<std::string> auditFileChain(const std::string& path) {
   const std::string one = rotatedFileName(path, 1);
   const size_t dot = one.rfind(".1");
   const std::string prefix = one.substr(0, dot + 1);  // ".../audit."
-  const std::string suffix = one.substr(dot + 2);      // ".jsonl" or ""
+  const std::string suffix = one.substr(dot + 2);     // ".jsonl" or ""
   const fs::path prefix_path(prefix);
   const std::string name_prefix = prefix_path.filename().string();
   fs::path dir = prefix_path.parent_path();
@@ -531,8 +531,8 @@ Result<AuditTrail> readAuditInputs(const std::vector<std::string>& inputs, std::
     if (fs::is_directory(st)) {
       for (fs::directory_iterator it(input, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
-        if (std::error_code fec; !name.empty() && name[0] != '.' &&
-                                 fs::is_regular_file(it->path(), fec)) {
+        if (std::error_code fec;
+            !name.empty() && name[0] != '.' && fs::is_regular_file(it->path(), fec)) {
           files.push_back(it->path().string());
         }
       }
@@ -563,8 +563,8 @@ Result<bool> validateFilter(const AuditFilter& filter) {
     }
   }
   if (filter.since_us && filter.until_us && *filter.since_us >= *filter.until_us) {
-    return Error{"--since " + formatTimeMicros(*filter.since_us, false) + " is not before --until " +
-                 formatTimeMicros(*filter.until_us, false)};
+    return Error{"--since " + formatTimeMicros(*filter.since_us, false) +
+                 " is not before --until " + formatTimeMicros(*filter.until_us, false)};
   }
   return true;
 }
@@ -584,9 +584,8 @@ bool matches(const AuditFilter& filter, const AuditEntry& e) {
   if (!filter.users.empty() && !anyGlob(filter.users, e.user)) {
     return false;
   }
-  if (!filter.decisions.empty() &&
-      std::find(filter.decisions.begin(), filter.decisions.end(), e.decision) ==
-          filter.decisions.end()) {
+  if (!filter.decisions.empty() && std::find(filter.decisions.begin(), filter.decisions.end(),
+                                             e.decision) == filter.decisions.end()) {
     return false;
   }
   if (!filter.rules.empty() &&
@@ -689,8 +688,8 @@ std::string AuditReport::verdict() const {
   const AuditTotals& t = totals;
   if (go()) {
     return "go: nothing would have been denied under enforce (" + std::to_string(t.requests) +
-           " request" + (t.requests == 1 ? "" : "s") + " in the window, " +
-           std::to_string(t.warn) + " warned)";
+           " request" + (t.requests == 1 ? "" : "s") + " in the window, " + std::to_string(t.warn) +
+           " warned)";
   }
   const size_t n = would_deny.size();
   std::string out = "no-go: " + std::to_string(n) + " request" + (n == 1 ? "" : "s") +

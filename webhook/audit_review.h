@@ -7,13 +7,12 @@
 
 #include <cstdint>
 #include <istream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "webhook/result.h"
 
@@ -32,7 +31,7 @@ struct AuditFinding {
 
 // One admission decision, one line of the audit log.
 struct AuditEntry {
-  std::string time;  // as written (RFC 3339, UTC)
+  std::string time;     // as written (RFC 3339, UTC)
   int64_t time_us = 0;  // Unix microseconds
   std::string uid;
   std::string webhook;
@@ -79,7 +78,7 @@ std::vector<std::string> auditFileChain(const std::string& path);
 // Lines the reader skipped, and where.
 struct SkippedLines {
   size_t malformed = 0;
-  std::string first_malformed;  // "FILE:LINE: reason" of the first one
+  std::string first_malformed;     // "FILE:LINE: reason" of the first one
   std::vector<std::string> notes;  // one line each: truncated last lines, recovered entries
 };
 
@@ -160,7 +159,7 @@ struct AuditReport {
   std::string last_time;
   AuditTotals totals;
   std::vector<RuleNamespaceCount> by_rule_namespace;  // by rule, then namespace
-  std::vector<UserCount> top_users;  // by deny + would-deny, then requests, then name
+  std::vector<UserCount> top_users;        // by deny + would-deny, then requests, then name
   std::vector<BlockedRequest> would_deny;  // in time order: deny and would-deny entries
   size_t would_deny_exempted = 0;
 

@@ -1,9 +1,9 @@
 // `ambient-guard audit`: registered from registerExtraCommands (webhook/cli_extra.cc).
 #include <chrono>
-#include <tuple>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "webhook/audit_review.h"
@@ -45,9 +45,8 @@ int runAuditCommand(const AuditOptions& opt) {
     now_us = *t;
   }
   AuditFilter filter;
-  for (const auto& [flag, text, bound] :
-       {std::tuple{"--since", &opt.since, &filter.since_us},
-        std::tuple{"--until", &opt.until, &filter.until_us}}) {
+  for (const auto& [flag, text, bound] : {std::tuple{"--since", &opt.since, &filter.since_us},
+                                          std::tuple{"--until", &opt.until, &filter.until_us}}) {
     if (text->empty()) {
       continue;
     }
@@ -85,7 +84,8 @@ int runAuditCommand(const AuditOptions& opt) {
   }
   const AuditReport report = buildAuditReport(*log, filter, opt.top);
   if (opt.output == "json") {
-    std::cout << auditReportJson(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+    std::cout << auditReportJson(report).dump(2, ' ', false,
+                                              nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
     printAuditReport(report, std::cout);
