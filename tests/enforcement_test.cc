@@ -190,6 +190,63 @@ TEST(Enforcement, DryRunRequestsAreAnsweredNormally) {
   EXPECT_TRUE(d.dry_run);
 }
 
+TEST(Enforcement, RuleActionIsKeptBeforeModeAndExemption) {
+  Enforcer e(config(R"(
+rules: {virtualservice-needs-httproute: dryrun, dual-dataplane-labels: "off"}
+namespaceOverrides:
+- {namespaces: [pilot-*], mode: warn}
+- {namespaces: [legacy], mode: dryrun}
+exemptions: {users: [deployer]}
+)"),
+             kDefaults);
+  RequestContext deployer = in("shop");
+  deployer.user = "deployer";
+  rules::Finding pre = finding("peer-authentication-disable", Action::kDeny);
+  pre.pre_existing = true;
+  struct Case {
+    std::string name;
+    RequestContext req;
+    rules::Finding f;
+    Action action;
+    Action rule_action;
+    std::string outcome;
+  };
+  for (const auto& c : {
+           Case{"enforce", in("shop"), finding("peer-authentication-disable", Action::kDeny),
+                Action::kDeny, Action::kDeny, "deny"},
+           Case{"warn mode", in("pilot-a"), finding("peer-authentication-disable", Action::kDeny),
+                Action::kWarn, Action::kDeny, "would-deny"},
+           Case{"dryrun mode", in("legacy"),
+                finding("peer-authentication-disable", Action::kDeny), Action::kDryrun,
+                Action::kDeny, "would-deny"},
+           Case{"exempted", deployer, finding("peer-authentication-disable", Action::kDeny),
+                Action::kDeny, Action::kDeny, "would-deny"},
+           Case{"pre-existing", in("shop"), pre, Action::kWarn, Action::kDeny, "warn"},
+           Case{"configured dryrun", in("shop"),
+                finding("virtualservice-needs-httproute", Action::kWarn), Action::kDryrun,
+                Action::kDryrun, "allow"},
+           Case{"warn rule", in("shop"), finding("virtualservice-needs-httproute", Action::kWarn),
+                Action::kDryrun, Action::kDryrun, "allow"},
+       }) {
+    SCOPED_TRACE(c.name);
+    Decision d = e.decide({c.f}, c.req);
+    ASSERT_EQ(d.findings.size(), 1u);
+    EXPECT_EQ(d.findings[0].action, c.action);
+    EXPECT_EQ(d.findings[0].rule_action, c.rule_action);
+    EXPECT_EQ(d.outcome(), c.outcome);
+  }
+  // A rule turned off leaves nothing to audit.
+  Decision off = e.decide({finding("dual-dataplane-labels", Action::kWarn)}, in("shop"));
+  EXPECT_TRUE(off.findings.empty());
+  EXPECT_EQ(off.outcome(), "allow");
+
+  Enforcer plain(Config{}, kDefaults);
+  Decision warned =
+      plain.decide({finding("virtualservice-needs-httproute", Action::kWarn)}, in("shop"));
+  EXPECT_EQ(warned.findings.at(0).rule_action, Action::kWarn);
+  EXPECT_EQ(warned.outcome(), "warn");
+}
+
 TEST(Enforcement, WarningsAreSanitised) {
   Enforcer e(Config{}, kDefaults);
   rules::Finding f = finding("virtualservice-needs-httproute", Action::kWarn);

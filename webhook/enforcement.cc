@@ -66,6 +66,19 @@ std::string Decision::denialMessage() const {
   return out;
 }
 
+std::string_view outcomeName(bool allowed, bool warned,
+                             const std::vector<EnforcedFinding>& findings) {
+  if (!allowed) {
+    return "deny";
+  }
+  for (const auto& f : findings) {
+    if (f.rule_action == Action::kDeny && !f.finding.pre_existing) {
+      return "would-deny";
+    }
+  }
+  return warned ? "warn" : "allow";
+}
+
 std::string sanitizeWarning(std::string_view text, size_t limit) {
   // Split into whole characters first so the cut never lands inside one.
   std::string clean;
@@ -201,15 +214,15 @@ Decision Enforcer::decide(std::vector<rules::Finding> findings, const RequestCon
     d.exemption = std::move(*why);
   }
   for (auto& f : findings) {
-    Action a = ruleAction(f);
-    if (a == Action::kOff) {
+    const Action rule_action = ruleAction(f);
+    if (rule_action == Action::kOff) {
       continue;
     }
-    a = capByMode(a, d.mode);
+    Action a = capByMode(rule_action, d.mode);
     if (f.pre_existing) {
       a = weaker(a, Action::kWarn);
     }
-    EnforcedFinding ef{std::move(f), a, false};
+    EnforcedFinding ef{std::move(f), a, false, rule_action};
     if (!d.exempted) {
       if (a == Action::kDeny) {
         ef.enforced = true;

@@ -42,7 +42,15 @@ struct EnforcedFinding {
   rules::Finding finding;
   rules::Action action = rules::Action::kDeny;  // effective action (never kOff)
   bool enforced = false;  // it changed the response: denied the request or added a warning
+  // The rule's action before the mode, pre-existence and exemptions (Enforcer::ruleAction).
+  rules::Action rule_action = rules::Action::kDeny;
 };
+
+// What happened to a request, in the words of the audit log and the auditAnnotations:
+// "deny" (not allowed); "would-deny" (allowed, but a finding that is not pre-existing has a rule
+// action of deny, so enforce mode without exemption would have denied it); "warn" (the response
+// carries warnings); "allow".
+std::string_view outcomeName(bool allowed, bool warned, const std::vector<EnforcedFinding>& findings);
 
 struct Decision {
   bool allowed = true;
@@ -56,6 +64,8 @@ struct Decision {
 
   // Returns the denial message for status.message: the denials joined by newlines.
   std::string denialMessage() const;
+  // Returns outcomeName() of this decision.
+  std::string_view outcome() const { return outcomeName(allowed, !warnings.empty(), findings); }
 };
 
 class Enforcer {
