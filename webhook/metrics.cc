@@ -4,6 +4,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include "webhook/process_metrics.h"
+
 namespace ambient_guard {
 namespace {
 
@@ -37,6 +39,17 @@ Metrics::Metrics()
                        .Help("notAfter of the serving certificate, as Unix seconds.")
                        .Register(*registry_)
                        .Add({})),
+      audit_entries_(prometheus::BuildCounter()
+                         .Name("ambient_guard_audit_entries_total")
+                         .Help("Audit log entries written (one per admission decision).")
+                         .Register(*registry_)
+                         .Add({})),
+      audit_write_errors_(prometheus::BuildCounter()
+                              .Name("ambient_guard_audit_write_errors_total")
+                              .Help("Audit log entries lost: the file could not be opened, "
+                                    "written or flushed. Admission is answered regardless.")
+                              .Register(*registry_)
+                              .Add({})),
       validate_duration_(duration_.Add({{"webhook", "validate"}}, kDurationBuckets)),
       mutate_duration_(duration_.Add({{"webhook", "mutate"}}, kDurationBuckets)) {}
 
@@ -92,8 +105,12 @@ void Metrics::setCertExpiry(int64_t unix_seconds) {
 }
 
 std::string Metrics::render() const {
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  for (auto& f : processMetrics()) {
+    families.push_back(std::move(f));
+  }
   std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  prometheus::TextSerializer().Serialize(out, families);
   return out.str();
 }
 

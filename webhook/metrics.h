@@ -38,8 +38,14 @@ class Metrics {
   void countFinding(std::string_view rule, std::string_view action, bool enforced);
   // ambient_guard_cert_expiry_timestamp_seconds: notAfter of the serving certificate.
   void setCertExpiry(int64_t unix_seconds);
+  // ambient_guard_audit_entries_total: audit log entries written.
+  void countAuditEntry() { audit_entries_.Increment(); }
+  // ambient_guard_audit_write_errors_total: audit log entries lost (file not open, write or
+  // flush failed), plus one when the file cannot be opened at startup.
+  void countAuditWriteError() { audit_write_errors_.Increment(); }
 
-  // Returns the Prometheus text exposition (format 0.0.4) of every registered family.
+  // Returns the Prometheus text exposition (format 0.0.4) of every registered family, followed
+  // by the process_* metrics of this process, read from /proc/self now.
   std::string render() const;
 
  private:
@@ -48,6 +54,8 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& duration_;
   prometheus::Family<prometheus::Counter>& findings_;
   prometheus::Gauge& cert_expiry_;
+  prometheus::Counter& audit_entries_;
+  prometheus::Counter& audit_write_errors_;
   prometheus::Histogram& validate_duration_;
   prometheus::Histogram& mutate_duration_;
 
