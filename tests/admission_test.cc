@@ -270,7 +270,7 @@ TEST_F(PipelineTest, DeniesWithStatusAndRuleIds) {
   ASSERT_FALSE(findings.empty());
   EXPECT_EQ(findings[0]["rule"], "peer-authentication-disable");
   EXPECT_EQ(findings[0]["enforced"], true);
-  EXPECT_EQ(resp["auditAnnotations"]["decision"], "denied");
+  EXPECT_EQ(resp["auditAnnotations"]["decision"], "deny");
 }
 
 TEST_F(PipelineTest, WarnsAndAllows) {

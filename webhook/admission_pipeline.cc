@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "webhook/audit_log.h"
 #include "webhook/mutator.h"
 
 namespace ambient_guard {
@@ -76,7 +77,7 @@ std::map<std::string, std::string> auditAnnotations(const Decision& d) {
     return out;
   }
   out["mode"] = std::string(modeName(d.mode));
-  out["decision"] = decisionLabel(d);
+  out["decision"] = std::string(d.outcome());  // the audit log's word: deny, would-deny, ...
   if (d.exempted) {
     out["exempted"] = d.exemption;
   }
@@ -88,6 +89,7 @@ std::map<std::string, std::string> auditAnnotations(const Decision& d) {
     for (const auto& f : d.findings) {
       findings.push_back({{"rule", f.finding.rule},
                           {"action", rules::actionName(f.action)},
+                          {"ruleAction", rules::actionName(f.rule_action)},
                           {"enforced", f.enforced},
                           {"preExisting", f.finding.pre_existing},
                           {"object", f.finding.object.str()},
@@ -99,20 +101,67 @@ std::map<std::string, std::string> auditAnnotations(const Decision& d) {
   return out;
 }
 
+const Labels* namespaceLabels(const ClusterView& state, const std::string& ns) {
+  if (ns.empty()) {
+    return nullptr;
+  }
+  const Namespace* n = state.findNamespace(ns);
+  return n != nullptr ? &n->labels : nullptr;
+}
+
 }  // namespace
+
+void AdmissionPipeline::auditContext(const AdmissionRequest& req, const Labels* ns_labels,
+                                     AuditRecord& record) const {
+  RequestContext ctx;
+  ctx.ns = auditNamespace(req);
+  ctx.ns_labels = ns_labels;
+  ctx.user = req.username;
+  ctx.groups = req.groups;
+  ctx.dry_run = req.dry_run;
+  record.mode = enforcer_.modeFor(ctx.ns, ns_labels);
+  if (auto why = enforcer_.exemptionFor(ctx)) {
+    record.exempted = true;
+    record.exemption = std::move(*why);
+  }
+}
+
+void AdmissionPipeline::audit(AuditRecord& record, const AdmissionResponse& resp,
+                              Clock::time_point start) const {
+  record.allowed = resp.allowed;
+  record.warned = !resp.warnings.empty();
+  record.latency_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+  audit_->record(record);
+}
 
 AdmissionPipeline::AdmissionPipeline(const Reviewer& reviewer, const Enforcer& enforcer,
                                      const StateStore& state, Metrics* metrics)
     : reviewer_(reviewer), enforcer_(enforcer), state_(state), metrics_(metrics) {}
 
 AdmissionOutcome AdmissionPipeline::validate(std::string_view body) const {
+  const Clock::time_point start = Clock::now();
+  AuditRecord record;
+  record.time = std::chrono::system_clock::now();
+  record.webhook = "validate";
   auto parsed = parseAdmissionReview(body);
   if (!parsed.ok()) {
     return invalid(parsed.error());
   }
   const AdmissionRequest& req = *parsed;
+  record.request = &req;
   AdmissionResponse resp;
   resp.uid = req.uid;
+  // A request that is not reviewed is still audited, with its namespace's mode and exemption.
+  auto finishUnreviewed = [&](std::string decision) {
+    AdmissionOutcome out = respond(req, resp, std::move(decision));
+    if (audit_ != nullptr) {
+      const std::shared_ptr<const Snapshot> snapshot = state_.current();
+      auditContext(req, namespaceLabels(*snapshot, auditNamespace(req)), record);
+      audit(record, resp, start);
+    }
+    return out;
+  };
 
   auto change = decodeChange(req);
   if (!change.ok()) {
@@ -122,10 +171,10 @@ AdmissionOutcome AdmissionPipeline::validate(std::string_view body) const {
     resp.warnings.push_back(
         sanitizeWarning("[ambient-guard] " + objectRef(req) + " was not checked: " + change.error()));
     resp.audit_annotations["error"] = change.error();
-    return respond(req, resp, "error");
+    return finishUnreviewed("error");
   }
   if (!change->has_value()) {
-    return respond(req, resp, "allowed");
+    return finishUnreviewed("allowed");
   }
   const Change& ch = **change;
 
@@ -173,23 +222,68 @@ AdmissionOutcome AdmissionPipeline::validate(std::string_view body) const {
   if (hook_) {
     hook_(req, decision);
   }
-  return respond(req, resp, std::move(label));
+  AdmissionOutcome out = respond(req, resp, std::move(label));
+  if (audit_ != nullptr) {
+    record.mode = decision.mode;
+    record.exempted = decision.exempted;
+    record.exemption = decision.exemption;
+    record.findings = &decision.findings;
+    audit(record, resp, start);
+  }
+  return out;
 }
 
 AdmissionOutcome AdmissionPipeline::mutate(std::string_view body) const {
+  const Clock::time_point start = Clock::now();
+  AuditRecord record;
+  record.time = std::chrono::system_clock::now();
+  record.webhook = "mutate";
   auto parsed = parseAdmissionReview(body);
   if (!parsed.ok()) {
     return invalid(parsed.error());
   }
   const AdmissionRequest& req = *parsed;
+  record.request = &req;
   AdmissionResponse resp;
   resp.uid = req.uid;
   const bool namespace_write = req.kind.group.empty() && req.kind.kind == "Namespace" &&
                                req.sub_resource.empty() &&
                                (req.operation == "CREATE" || req.operation == "UPDATE") &&
                                req.object.is_object();
+  // The labels the namespace is about to have: they choose its mode.
+  const Labels* labels = nullptr;
+  Labels new_labels;
+  if (namespace_write) {
+    if (auto meta = req.object.find("metadata"); meta != req.object.end() && meta->is_object()) {
+      if (auto l = meta->find("labels"); l != meta->end() && l->is_object()) {
+        std::vector<std::pair<std::string, std::string>> pairs;
+        for (auto it = l->begin(); it != l->end(); ++it) {
+          if (it->is_string()) {
+            pairs.emplace_back(it.key(), it->get<std::string>());
+          }
+        }
+        new_labels = Labels(std::move(pairs));
+        labels = &new_labels;
+      }
+    }
+  }
+  auto finish = [&](std::string decision) {
+    AdmissionOutcome out = respond(req, resp, std::move(decision));
+    if (audit_ != nullptr) {
+      std::shared_ptr<const Snapshot> snapshot;
+      const Labels* mode_labels = labels;
+      if (!namespace_write) {
+        snapshot = state_.current();
+        mode_labels = namespaceLabels(*snapshot, auditNamespace(req));
+      }
+      auditContext(req, mode_labels, record);
+      record.patch_ops = resp.patch.is_array() ? resp.patch.size() : 0;
+      audit(record, resp, start);
+    }
+    return out;
+  };
   if (!namespace_write || !enforcer_.config().mutation_enabled) {
-    return respond(req, resp, "allowed");
+    return finish("allowed");
   }
 
   RequestContext ctx;
@@ -198,28 +292,14 @@ AdmissionOutcome AdmissionPipeline::mutate(std::string_view body) const {
   ctx.groups = req.groups;
   ctx.dry_run = req.dry_run;
   if (auto why = enforcer_.exemptionFor(ctx)) {
-    return respond(req, resp, "exempted");
+    return finish("exempted");
   }
   Mutation m = mutateNamespace(req.object, req.old_object, nowRfc3339());
   for (const auto& note : m.notes) {
     resp.warnings.push_back(sanitizeWarning("[ambient-guard] Namespace " + ctx.ns + ": " + note));
   }
   if (m.patch.empty()) {
-    return respond(req, resp, "allowed");
-  }
-  const Labels* labels = nullptr;
-  Labels new_labels;
-  if (auto meta = req.object.find("metadata"); meta != req.object.end() && meta->is_object()) {
-    if (auto l = meta->find("labels"); l != meta->end() && l->is_object()) {
-      std::vector<std::pair<std::string, std::string>> pairs;
-      for (auto it = l->begin(); it != l->end(); ++it) {
-        if (it->is_string()) {
-          pairs.emplace_back(it.key(), it->get<std::string>());
-        }
-      }
-      new_labels = Labels(std::move(pairs));
-      labels = &new_labels;
-    }
+    return finish("allowed");
   }
   const Mode mode = enforcer_.modeFor(ctx.ns, labels);
   const std::string kind(mutationKindName(m.kind));
@@ -228,13 +308,13 @@ AdmissionOutcome AdmissionPipeline::mutate(std::string_view body) const {
     resp.audit_annotations["mutation"] = "would-" + kind;
     spdlog::info("mutate uid={} Namespace {} user={} mode=dryrun -> would {} ({} ops)", req.uid,
                  ctx.ns, req.username, kind, m.patch.size());
-    return respond(req, resp, "allowed");
+    return finish("allowed");
   }
   resp.patch = std::move(m.patch);
   resp.audit_annotations["mutation"] = kind;
   spdlog::info("mutate uid={} Namespace {} user={} dryRun={} -> {} ({} ops)", req.uid, ctx.ns,
                req.username, req.dry_run, kind, resp.patch.size());
-  return respond(req, resp, "patched");
+  return finish("patched");
 }
 
 }  // namespace ambient_guard

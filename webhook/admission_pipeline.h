@@ -6,6 +6,7 @@
 // the Enforcer own that). One pipeline serves every request thread; it holds no mutable state.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,9 @@
 #include "webhook/state_store.h"
 
 namespace ambient_guard {
+
+class AuditLog;
+struct AuditRecord;
 
 // What the server sends back and records for one call.
 struct AdmissionOutcome {
@@ -30,7 +34,7 @@ struct AdmissionOutcome {
 
 class AdmissionPipeline {
  public:
-  // Called with every validating decision (e.g. by the audit log); runs on request threads.
+  // Called with every validating decision (e.g. by tests); runs on request threads.
   using DecisionHook = std::function<void(const AdmissionRequest&, const Decision&)>;
 
   // `metrics` may be null. All references must outlive the pipeline.
@@ -44,13 +48,24 @@ class AdmissionPipeline {
 
   // Sets the hook; call before serving.
   void setDecisionHook(DecisionHook hook) { hook_ = std::move(hook); }
+  // Writes an entry to `log` for every validate and mutate request that parses as an
+  // AdmissionReview (null: no audit log). `log` must outlive the pipeline; call before serving.
+  void setAuditLog(AuditLog* log) { audit_ = log; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  // Fills the mode and exemption of a request that has no Decision (not reviewed, or mutate).
+  void auditContext(const AdmissionRequest& req, const Labels* ns_labels,
+                    AuditRecord& record) const;
+  // Completes `record` from the response and the time since `start`, and writes it.
+  void audit(AuditRecord& record, const AdmissionResponse& resp, Clock::time_point start) const;
+
   const Reviewer& reviewer_;
   const Enforcer& enforcer_;
   const StateStore& state_;
   Metrics* metrics_;
   DecisionHook hook_;
+  AuditLog* audit_ = nullptr;
 };
 
 }  // namespace ambient_guard
