@@ -12,6 +12,7 @@
 
 #include "rules/rule.h"
 #include "webhook/admission_pipeline.h"
+#include "webhook/audit_log.h"
 #include "webhook/cli.h"
 #include "webhook/config.h"
 #include "webhook/enforcement.h"
@@ -45,6 +46,9 @@ struct ServeOptions {
   size_t max_connections = 512;
   size_t max_request_bytes = 8u << 20;
   std::string log_level = "info";
+  std::string audit_log;       // empty: the config's audit.path
+  int audit_max_size_mb = 0;   // 0: the config's audit.maxSizeMB
+  int audit_max_files = 0;     // 0: the config's audit.maxFiles
 };
 
 // Splits "host:port" or "[v6]:port".
@@ -149,6 +153,15 @@ int runServe(const ServeOptions& opt) {
   if (!opt.root_namespace.empty()) {
     config.root_namespace = opt.root_namespace;
   }
+  if (!opt.audit_log.empty()) {
+    config.audit.path = opt.audit_log;
+  }
+  if (opt.audit_max_size_mb > 0) {
+    config.audit.max_size_mb = opt.audit_max_size_mb;
+  }
+  if (opt.audit_max_files > 0) {
+    config.audit.max_files = opt.audit_max_files;
+  }
 
   // Cluster state: from the API server (list + watch) with --kubeconfig or in a pod, else from
   // backup files (offline use), else empty.
@@ -204,6 +217,12 @@ int runServe(const ServeOptions& opt) {
   Reviewer reviewer(std::move(rule_set), mesh);
   Enforcer enforcer(config, std::move(defaults));
   AdmissionPipeline pipeline(reviewer, enforcer, store, &metrics);
+  // An audit file that cannot be opened is logged and counted, and serving starts anyway.
+  std::unique_ptr<AuditLog> audit;
+  if (!config.audit.path.empty()) {
+    audit = std::make_unique<AuditLog>(auditLogOptions(config.audit), &metrics);
+    pipeline.setAuditLog(audit.get());
+  }
 
   ServerOptions sopt;
   sopt.host = host;
@@ -297,6 +316,15 @@ void registerServeCommand(CLI::App& app, int& exit_code) {
                   "Largest request body accepted (413 above)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  cmd->add_option("--audit-log", opt->audit_log,
+                  "Audit log: one JSON line per admission decision, to this file (rotated) or - "
+                  "for stdout (overrides the config's audit.path)");
+  cmd->add_option("--audit-max-size-mb", opt->audit_max_size_mb,
+                  "Rotate the audit file at this size (default: audit.maxSizeMB, 100)")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--audit-max-files", opt->audit_max_files,
+                  "Rotated audit files kept (default: audit.maxFiles, 5)")
+      ->check(CLI::Range(1, 1000));
   cmd->add_option("--log-level", opt->log_level, "trace|debug|info|warn|error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
