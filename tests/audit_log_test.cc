@@ -153,7 +153,8 @@ std::string configMap(const std::string& uid) {
                 {"name", "settings"},
                 {"namespace", "shop"},
                 {"operation", "CREATE"},
-                {"userInfo", {{"username", "bob"}, {"groups", json::array({"system:authenticated"})}}},
+                {"userInfo",
+                 {{"username", "bob"}, {"groups", json::array({"system:authenticated"})}}},
                 {"object",
                  {{"apiVersion", "v1"},
                   {"kind", "ConfigMap"},
@@ -467,8 +468,8 @@ TEST_F(AuditLogTest, MetricsAfterKnownRequests) {
   EXPECT_EQ(metric(text, "ambient_guard_admission_duration_seconds_bucket{webhook=\"validate\","
                          "le=\"+Inf\"}"),
             5);
-  EXPECT_FALSE(std::isnan(metric(
-      text, "ambient_guard_admission_duration_seconds_bucket{webhook=\"validate\",le=\"0.0001\"}")));
+  EXPECT_FALSE(std::isnan(metric(text, "ambient_guard_admission_duration_seconds_bucket{"
+                                       "webhook=\"validate\",le=\"0.0001\"}")));
   EXPECT_FALSE(std::isnan(metric(
       text, "ambient_guard_admission_duration_seconds_bucket{webhook=\"validate\",le=\"10\"}")));
   EXPECT_EQ(metric(text, "ambient_guard_audit_entries_total"), 6);

@@ -50,7 +50,8 @@ struct EnforcedFinding {
 // "deny" (not allowed); "would-deny" (allowed, but a finding that is not pre-existing has a rule
 // action of deny, so enforce mode without exemption would have denied it); "warn" (the response
 // carries warnings); "allow".
-std::string_view outcomeName(bool allowed, bool warned, const std::vector<EnforcedFinding>& findings);
+std::string_view outcomeName(bool allowed, bool warned,
+                             const std::vector<EnforcedFinding>& findings);
 
 struct Decision {
   bool allowed = true;
