@@ -37,6 +37,9 @@ struct Case {
   std::vector<std::string> args;  // after "translate"; file names are under testdata/translate
 };
 
+// gtest prints a parameter in test listings (and so in ctest's names); the name says it all.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 std::vector<std::string> withPaths(const std::vector<std::string>& args) {
   std::vector<std::string> out{"translate"};
   for (size_t i = 0; i < args.size(); ++i) {
