@@ -55,16 +55,6 @@ metadata:
   return Snapshot::build(std::move(objects));
 }
 
-Config parse(const std::string& yaml) {
-  std::vector<std::string> ids;
-  for (const auto& r : rules::makeDefaultRules()) {
-    ids.emplace_back(r->id());
-  }
-  auto cfg = parseConfig(yaml, "config.yaml", ids);
-  EXPECT_TRUE(cfg.ok()) << cfg.error();
-  return cfg.ok() ? *cfg : Config{};
-}
-
 constexpr const char* kPilotConfig = R"(
 mode: enforce
 namespaceOverrides:
@@ -312,7 +302,7 @@ TEST(AuditEntry, TimeIsUtcWithMicroseconds) {
 
 TEST_F(AuditLogTest, PilotDecisionsAreAuditedOnePerLine) {
   const std::string path = testing::tempDir() + "/audit/audit.log";  // directory made on open
-  AuditedServer s(certs_, parse(kPilotConfig), fileOptions(path));
+  AuditedServer s(certs_, testing::configFromYaml(kPilotConfig), fileOptions(path));
   ASSERT_TRUE(s.audit()->isOpen());
   TlsClient c(s.port(), ca_.cert);
   ASSERT_TRUE(c.connected()) << c.error();
@@ -432,7 +422,7 @@ TEST_F(AuditLogTest, PilotDecisionsAreAuditedOnePerLine) {
 
 TEST_F(AuditLogTest, MetricsAfterKnownRequests) {
   const std::string path = testing::tempDir() + "/audit.log";
-  AuditedServer s(certs_, parse(kPilotConfig), fileOptions(path));
+  AuditedServer s(certs_, testing::configFromYaml(kPilotConfig), fileOptions(path));
   TlsClient c(s.port(), ca_.cert);
   ASSERT_TRUE(c.connected()) << c.error();
   admit(c, "/validate", withUid("allow-authorizationpolicy.json", "m1"));
@@ -561,7 +551,7 @@ TEST_F(AuditLogTest, UnwritableDirectoryNeverFailsAdmission) {
     ASSERT_EQ(mkdir(dir.c_str(), 0555), 0);
     path = dir + "/audit.log";
   }
-  AuditedServer s(certs_, parse(kPilotConfig), fileOptions(path));
+  AuditedServer s(certs_, testing::configFromYaml(kPilotConfig), fileOptions(path));
   EXPECT_FALSE(s.audit()->isOpen());
   TlsClient c(s.port(), ca_.cert);
   ASSERT_TRUE(c.connected()) << c.error();
@@ -579,7 +569,7 @@ TEST_F(AuditLogTest, UnwritableDirectoryNeverFailsAdmission) {
 
 TEST_F(AuditLogTest, DevFullNeverFailsAdmission) {
   // /dev/full opens fine and fails every flush with ENOSPC.
-  AuditedServer s(certs_, parse(kPilotConfig), fileOptions("/dev/full"));
+  AuditedServer s(certs_, testing::configFromYaml(kPilotConfig), fileOptions("/dev/full"));
   EXPECT_TRUE(s.audit()->isOpen());
   TlsClient c(s.port(), ca_.cert);
   ASSERT_TRUE(c.connected()) << c.error();
@@ -660,7 +650,8 @@ TEST(AuditLog, WritesToStdout) {
 }
 
 TEST(AuditLog, OptionsFromConfig) {
-  Config cfg = parse("audit: {path: /var/log/ambient-guard/audit.log, maxSizeMB: 7, maxFiles: 3}");
+  Config cfg = testing::configFromYaml(
+      "audit: {path: /var/log/ambient-guard/audit.log, maxSizeMB: 7, maxFiles: 3}");
   AuditLogOptions o = auditLogOptions(cfg.audit);
   EXPECT_EQ(o.path, "/var/log/ambient-guard/audit.log");
   EXPECT_EQ(o.max_size_bytes, size_t{7} << 20);

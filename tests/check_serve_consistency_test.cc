@@ -12,8 +12,6 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "tests/testlib/serve_process.h"
 #include "tests/testlib/testlib.h"
@@ -27,18 +25,6 @@ using testing::runCli;
 using testing::ServeProcess;
 using testing::tempDir;
 using testing::writeFile;
-
-// Returns an X509 store trusting the PEM certificates in `pem` (owned by the caller's client).
-X509_STORE* storeOf(const std::string& pem) {
-  X509_STORE* store = X509_STORE_new();
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-    X509_STORE_add_cert(store, x);
-    X509_free(x);
-  }
-  BIO_free(bio);
-  return store;
-}
 
 json yamlToJson(const std::string& yaml) {
   auto docs = parseDocuments(yaml, "<test>");
@@ -241,7 +227,7 @@ spec:
   ASSERT_NE(serve.ca().find("BEGIN CERTIFICATE"), std::string::npos);
 
   httplib::SSLClient client("127.0.0.1", serve.port());
-  client.set_ca_cert_store(storeOf(serve.ca()));
+  client.set_ca_cert_store(testing::caStore(serve.ca()));
   client.enable_server_certificate_verification(true);
 
   int n = 0;
@@ -305,7 +291,7 @@ spec: {workloadSelector: {labels: {app: ratings}}}
   ServeProcess serve({"--listen", "127.0.0.1:0", "--state", file});
   ASSERT_GT(serve.port(), 0) << serve.log();
   httplib::SSLClient client("127.0.0.1", serve.port());
-  client.set_ca_cert_store(storeOf(serve.ca()));
+  client.set_ca_cert_store(testing::caStore(serve.ca()));
   client.enable_server_certificate_verification(true);
   // The enrollment `check` assumes: dataplane-mode=ambient, injection label removed.
   const json before = yamlToJson(R"(

@@ -9,8 +9,6 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "tests/testlib/fake_apiserver.h"
 #include "tests/testlib/serve_process.h"
@@ -33,17 +31,6 @@ bool eventually(const std::function<bool()>& pred) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return true;
-}
-
-X509_STORE* storeOf(const std::string& pem) {
-  X509_STORE* store = X509_STORE_new();
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-    X509_STORE_add_cert(store, x);
-    X509_free(x);
-  }
-  BIO_free(bio);
-  return store;
 }
 
 json review(const std::string& uid) {
@@ -87,7 +74,7 @@ TEST(ServeWatch, DecisionsFollowTheLiveClusterAndSigtermExitsZero) {
   ASSERT_GT(serve.port(), 0) << serve.log();
 
   httplib::SSLClient client("127.0.0.1", serve.port());
-  client.set_ca_cert_store(storeOf(serve.ca()));
+  client.set_ca_cert_store(testing::caStore(serve.ca()));
   client.enable_server_certificate_verification(true);
 
   auto ready = client.Get("/readyz");

@@ -67,16 +67,6 @@ std::shared_ptr<const Snapshot> demoState() {
   return Snapshot::build(std::move(objects));
 }
 
-Config parse(const std::string& yaml) {
-  std::vector<std::string> ids;
-  for (const auto& r : rules::makeDefaultRules()) {
-    ids.emplace_back(r->id());
-  }
-  auto cfg = parseConfig(yaml, "config.yaml", ids);
-  EXPECT_TRUE(cfg.ok()) << cfg.error();
-  return cfg.ok() ? *cfg : Config{};
-}
-
 // A server on 127.0.0.1:<any> over the demo cluster, served from a background thread.
 class RunningServer {
  public:
@@ -198,7 +188,7 @@ TEST_F(ServerTest, AllowDenyWarn) {
 }
 
 TEST_F(ServerTest, ModeAndNamespaceOverride) {
-  RunningServer s(certs_, parse(R"(
+  RunningServer s(certs_, testing::configFromYaml(R"(
 mode: enforce
 namespaceOverrides:
 - {namespaces: ["sh*"], mode: warn}
@@ -223,14 +213,14 @@ namespaceOverrides:
             std::string::npos);
 
   // Global warn mode.
-  RunningServer w(certs_, parse("mode: warn"));
+  RunningServer w(certs_, testing::configFromYaml("mode: warn"));
   json warned = admit(w.port(), "/validate", example("deny-peerauthentication-disable.json"));
   EXPECT_EQ(warned["allowed"], true);
   EXPECT_TRUE(warned.contains("warnings"));
 }
 
 TEST_F(ServerTest, ExemptionsAreRecorded) {
-  RunningServer s(certs_, parse("exemptions: {users: [\"alice@*\"]}"));
+  RunningServer s(certs_, testing::configFromYaml("exemptions: {users: [\"alice@*\"]}"));
   json resp = admit(s.port(), "/validate", example("deny-peerauthentication-disable.json"));
   EXPECT_EQ(resp["allowed"], true);
   EXPECT_EQ(resp["auditAnnotations"]["exempted"], "user alice@example.com");
@@ -343,11 +333,11 @@ TEST_F(ServerTest, MutationPatchAppliesWithAnIndependentRfc6902Implementation) {
 }
 
 TEST_F(ServerTest, MutationOffInConfigAndExemptNamespaces) {
-  RunningServer off(certs_, parse("mutation: {enabled: false}"));
+  RunningServer off(certs_, testing::configFromYaml("mutation: {enabled: false}"));
   json resp = admit(off.port(), "/mutate", example("namespace-enroll.json"));
   EXPECT_FALSE(resp.contains("patch"));
 
-  RunningServer exempt(certs_, parse("exemptions: {namespaces: [bookinfo]}"));
+  RunningServer exempt(certs_, testing::configFromYaml("exemptions: {namespaces: [bookinfo]}"));
   resp = admit(exempt.port(), "/mutate", example("namespace-enroll.json"));
   EXPECT_FALSE(resp.contains("patch"));
 }

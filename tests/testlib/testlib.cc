@@ -11,7 +11,11 @@
 
 #include <gtest/gtest.h>
 
+#include "rules/rule.h"
 #include "webhook/state_file.h"
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 namespace ambient_guard::testing {
 
@@ -147,6 +151,28 @@ std::string writeFile(const std::string& dir, const std::string& name, const std
   std::string path = dir + "/" + name;
   std::ofstream(path, std::ios::binary) << text;
   return path;
+}
+
+
+Config configFromYaml(const std::string& yaml) {
+  std::vector<std::string> ids;
+  for (const auto& r : rules::makeDefaultRules()) {
+    ids.emplace_back(r->id());
+  }
+  auto cfg = parseConfig(yaml, "config.yaml", ids);
+  EXPECT_TRUE(cfg.ok()) << cfg.error();
+  return cfg.ok() ? *cfg : Config{};
+}
+
+X509_STORE* caStore(const std::string& pem) {
+  X509_STORE* store = X509_STORE_new();
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    X509_STORE_add_cert(store, x);
+    X509_free(x);
+  }
+  BIO_free(bio);
+  return store;
 }
 
 }  // namespace ambient_guard::testing

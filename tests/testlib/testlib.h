@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include <openssl/types.h>
+
 #include "webhook/cluster_state.h"
+#include "webhook/config.h"
 #include "webhook/objects.h"
 
 namespace ambient_guard::testing {
@@ -27,6 +30,14 @@ ProcessResult runCli(const std::vector<std::string>& args, const std::string& st
 // Runs argv[0] (searched on PATH when it has no slash) with argv (no shell), feeding
 // `stdin_text`. exit_code is 127 when the program cannot be started.
 ProcessResult runProcess(const std::vector<std::string>& argv, const std::string& stdin_text = "");
+
+// Returns the enforcement configuration in `yaml` for the default rules; fails the test on an
+// error.
+Config configFromYaml(const std::string& yaml);
+
+// Returns the caller-owned OpenSSL certificate store of every certificate in `pem` (for
+// httplib::SSLClient::set_ca_cert_store, which takes ownership).
+X509_STORE* caStore(const std::string& pem);
 
 // Returns a fresh temporary directory, removed at process exit.
 std::string tempDir();
