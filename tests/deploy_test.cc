@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/testlib/testlib.h"
+#include "webhook/kube_watch.h"
 
 namespace ambient_guard::testing {
 namespace {
@@ -460,15 +461,12 @@ TEST(Deploy, CaBundleComesFromACertificateSource) {
 }
 
 TEST(Deploy, RbacIsReadOnly) {
-  const std::map<std::string, std::set<std::string>> kReads = {
-      {"", {"namespaces", "services"}},
-      {"gateway.networking.k8s.io", {"gateways", "gatewayclasses"}},
-      {"security.istio.io",
-       {"authorizationpolicies", "peerauthentications", "requestauthentications"}},
-      {"networking.istio.io", {"virtualservices", "destinationrules", "envoyfilters", "sidecars"}},
-      {"extensions.istio.io", {"wasmplugins"}},
-      {"networking.k8s.io", {"networkpolicies"}},
-  };
+  // Exactly what the in-cluster watch lists and watches: nothing less (a 403 would keep a kind
+  // empty), nothing more (least privilege).
+  std::map<std::string, std::set<std::string>> kReads;
+  for (const WatchedResource& w : watchedResources()) {
+    kReads[std::string(w.group)].insert(std::string(w.plural));
+  }
   const std::set<std::string> kVerbs = {"get", "list", "watch"};
   for (const auto& o : kOverlays) {
     SCOPED_TRACE(o.dir);

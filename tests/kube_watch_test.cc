@@ -574,5 +574,34 @@ status:
   EXPECT_EQ(denied[0].object.name, "no-deletes");
 }
 
+TEST_F(DecisionsFollowTheCluster, NetworkPolicyInTheClusterBlocksEnrollment) {
+  h_.server.applyYaml(kCluster);
+  h_.start();
+  ASSERT_TRUE(h_.ready());
+  const std::string enroll = R"(apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels: {kubernetes.io/metadata.name: shop, istio.io/dataplane-mode: ambient}
+)";
+  EXPECT_TRUE(denials(enroll, "network-policy-blocks-hbone").empty());
+
+  // A policy admitting only port 80 to the web pods: after enrollment HBONE (15008) is dropped.
+  h_.server.applyYaml(R"(
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-80, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress: [{ports: [{port: 80, protocol: TCP}]}]
+)");
+  ASSERT_TRUE(eventually(
+      [&] { return h_.state()->find<NetworkPolicy>("shop", "web-80") != nullptr; }));
+  auto denied = denials(enroll, "network-policy-blocks-hbone");
+  ASSERT_EQ(denied.size(), 1u);
+  EXPECT_EQ(denied[0].object.name, "web-80");
+}
+
 }  // namespace
 }  // namespace ambient_guard

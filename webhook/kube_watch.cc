@@ -50,6 +50,8 @@ const std::vector<WatchedResource>& watchedResources() {
       {Kind::kEnvoyFilter, "networking.istio.io", "v1alpha3", "envoyfilters"},
       {Kind::kSidecar, "networking.istio.io", "v1", "sidecars"},
       {Kind::kWasmPlugin, "extensions.istio.io", "v1alpha1", "wasmplugins"},
+      // network-policy-blocks-hbone judges an enrollment against the namespace's policies.
+      {Kind::kNetworkPolicy, "networking.k8s.io", "v1", "networkpolicies"},
   };
   return kResources;
 }
