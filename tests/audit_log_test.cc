@@ -442,7 +442,9 @@ TEST_F(AuditLogTest, MetricsAfterKnownRequests) {
   };
   EXPECT_EQ(requests("allowed", "AuthorizationPolicy", "validate"), 2) << text;
   EXPECT_EQ(requests("denied", "PeerAuthentication", "validate"), 1);
-  EXPECT_EQ(requests("warned", "PeerAuthentication", "validate"), 1);
+  // A deny finding let through by the pilot namespace's warn mode: the pilot's signal.
+  EXPECT_EQ(requests("would-deny", "PeerAuthentication", "validate"), 1);
+  EXPECT_TRUE(std::isnan(requests("warned", "PeerAuthentication", "validate")));  // no series
   EXPECT_EQ(requests("exempted", "PeerAuthentication", "validate"), 1);
   auto findings = [&](const std::string& action, bool enforced) {
     return metric(text, "ambient_guard_findings_total{action=\"" + action + "\",enforced=\"" +

@@ -68,6 +68,9 @@ std::string decisionLabel(const Decision& d) {
   if (!d.allowed) {
     return "denied";
   }
+  if (d.outcome() == "would-deny") {
+    return "would-deny";  // allowed only by the mode (warn, dryrun): the pilot's signal
+  }
   return d.warnings.empty() ? "allowed" : "warned";
 }
 

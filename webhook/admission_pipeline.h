@@ -28,7 +28,7 @@ struct AdmissionOutcome {
   std::string body;       // AdmissionReview JSON, or the error text for 400
   std::string kind;       // request.kind.kind ("" when the body did not parse)
   std::string operation;  // request.operation
-  // allowed | denied | warned | exempted | patched | invalid | error
+  // allowed | denied | would-deny | warned | exempted | patched | invalid | error
   std::string decision;
 };
 
