@@ -415,6 +415,28 @@ TEST_F(AuditLogTest, PilotDecisionsAreAuditedOnePerLine) {
     EXPECT_EQ(e.contains("patch"), w.webhook == "mutate");
   }
   EXPECT_GT(entries[8]["patch"].get<int>(), 0);
+
+  // The review loop on what the server wrote: `ambient-guard audit` (a real process) folds the
+  // pilot into the go/no-go report.
+  auto report = testing::runCli({"audit", path, "-o", "json"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const json r = json::parse(report.out);
+  EXPECT_EQ(r["totals"], json::parse(R"({"requests": 9, "allow": 3, "warn": 2, "wouldDeny": 2,
+                                         "deny": 2, "exempted": 1, "dryRun": 1})"));
+  std::vector<std::string> would_deny;
+  for (const json& w : r["wouldDeny"]) {
+    would_deny.push_back(w["uid"].get<std::string>() + " " + w["decision"].get<std::string>());
+  }
+  EXPECT_EQ(would_deny, (std::vector<std::string>{"p2 deny", "p3 would-deny", "p5 would-deny",
+                                                  "p6 deny"}));
+  EXPECT_FALSE(r["verdict"]["go"].get<bool>());
+  auto table = testing::runCli({"audit", path, "--namespace", "pilot-a"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("no-go: 1 request"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("plaintext-p3"), std::string::npos) << table.out;
+  EXPECT_EQ(testing::runCli({"audit", path, "--fail-on", "would-deny"}).exit_code, 1);
+  EXPECT_EQ(testing::runCli({"audit", path, "-n", "bookinfo", "--fail-on", "would-deny"}).exit_code,
+            0);
   EXPECT_EQ(entries[1]["group"], "security.istio.io");
   EXPECT_EQ(entries[1]["name"], "plaintext-p2");
   EXPECT_EQ(entries[1]["operation"], "CREATE");
