@@ -4,98 +4,25 @@
 #include <stdexcept>
 
 #include "webhook/decode_platform.h"
+#include "webhook/decode_platform_util.h"
 
 namespace ambient_guard {
 namespace {
 
 using nlohmann::json;
 
-// Thrown inside this file only; decodeObject turns it into an Error.
-struct DecodeError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw DecodeError(path + " " + what);
-}
-
-const json* member(const json& j, const char* key) {
-  if (!j.is_object()) {
-    return nullptr;
-  }
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    return nullptr;
-  }
-  return &*it;
-}
-
-const json* objectAt(const json& j, const char* key, const std::string& path) {
-  const json* m = member(j, key);
-  if (m != nullptr && !m->is_object()) {
-    fail(path + "." + key, "must be an object");
-  }
-  return m;
-}
-
-const json* listAt(const json& j, const char* key, const std::string& path) {
-  const json* m = member(j, key);
-  if (m != nullptr && !m->is_array()) {
-    fail(path + "." + key, "must be a list");
-  }
-  return m;
-}
-
-// Kubernetes stores every scalar as text in these places; YAML may have produced a number or
-// bool from an unquoted value, so accept any scalar and render it as text.
-std::string scalar(const json& j, const std::string& path) {
-  if (j.is_string()) {
-    return j.get<std::string>();
-  }
-  if (j.is_boolean()) {
-    return j.get<bool>() ? "true" : "false";
-  }
-  if (j.is_number_integer()) {
-    return std::to_string(j.get<int64_t>());
-  }
-  if (j.is_number()) {
-    return j.dump();
-  }
-  fail(path, "must be a string");
-}
-
-std::string stringAt(const json& j, const char* key, const std::string& path) {
-  const json* m = member(j, key);
-  return m == nullptr ? std::string() : scalar(*m, path + "." + key);
-}
-
-std::vector<std::string> stringList(const json& j, const char* key, const std::string& path) {
-  std::vector<std::string> out;
-  const json* m = listAt(j, key, path);
-  if (m == nullptr) {
-    return out;
-  }
-  out.reserve(m->size());
-  for (size_t i = 0; i < m->size(); ++i) {
-    out.push_back(scalar((*m)[i], path + "." + key + "[" + std::to_string(i) + "]"));
-  }
-  return out;
-}
-
-Labels labelMap(const json* m, const std::string& path) {
-  if (m == nullptr) {
-    return {};
-  }
-  if (!m->is_object()) {
-    fail(path, "must be a map of strings");
-  }
-  std::vector<std::pair<std::string, std::string>> kv;
-  kv.reserve(m->size());
-  for (const auto& [k, v] : m->items()) {
-    kv.emplace_back(k, v.is_null() ? std::string() : scalar(v, path + "." + k));
-  }
-  return Labels(std::move(kv));
-}
+// The JSON field helpers shared with the platform decoders; errors are PlatformDecodeError
+// ("<field path> <problem>"). intAt stays local: here a missing port is 0, not nullopt.
+using platform_decode::fail;
+using platform_decode::idx;
+using platform_decode::labelMap;
+using platform_decode::listAt;
+using platform_decode::member;
+using platform_decode::objectAt;
+using platform_decode::scalar;
+using platform_decode::specOf;
+using platform_decode::stringAt;
+using platform_decode::stringList;
 
 int32_t intAt(const json& j, const char* key, const std::string& path) {
   const json* m = member(j, key);
@@ -179,13 +106,7 @@ std::string annotation(const json& doc, const char* key) {
   return stringAt(*ann, key, "metadata.annotations");
 }
 
-const json& specOf(const json& doc) {
-  static const json kEmpty = json::object();
-  const json* spec = objectAt(doc, "spec", "");
-  return spec == nullptr ? kEmpty : *spec;
-}
 
-std::string idx(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
 // Keeps every non-empty list field of an AuthorizationPolicy source/operation under its Istio
 // name. Unknown fields are kept too: istiod rejects them, and rules only look up known names.
@@ -555,8 +476,6 @@ Result<std::optional<AnyObject>> decodeObject(const json& doc, int line) {
     m.line = line;
     return std::optional<AnyObject>(std::move(obj));
   } catch (const PlatformDecodeError& e) {
-    return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
-  } catch (const DecodeError& e) {
     return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
   } catch (const nlohmann::json::exception& e) {
     return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};

@@ -1,5 +1,6 @@
-// Internal to webhook/decode_platform*.cc: JSON field helpers (errors name the field path, as in
-// webhook/decode.cc) and the decoders of the NetworkPolicy / CNI configuration kinds.
+// Internal to webhook/decode*.cc: JSON field helpers shared by the Istio and the platform
+// decoders (errors name the field path) and the decoders of the NetworkPolicy / CNI
+// configuration kinds.
 #pragma once
 
 #include <algorithm>
@@ -49,6 +50,8 @@ inline const json* listAt(const json& j, const char* key, const std::string& pat
   return m;
 }
 
+// Kubernetes stores every scalar as text in these places; YAML may have produced a number or
+// bool from an unquoted value, so accept any scalar and render it as text.
 inline std::string scalar(const json& j, const std::string& path) {
   if (j.is_string()) {
     return j.get<std::string>();
