@@ -1,5 +1,6 @@
 // Helpers for the per-rule tests: run the default rules through the Reviewer exactly as the
-// webhook (a write against a cluster) and `check` (a namespace) do, and keep one rule's findings.
+// webhook (a write against a cluster) and `check` (a namespace) do, and keep one rule's findings
+// (defaultReviewer and ofRule come from rule_test_util.h).
 #pragma once
 
 #include <initializer_list>
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "rules/rule.h"
+#include "tests/rules/rule_test_util.h"
 #include "tests/testlib/testlib.h"
 #include "webhook/reviewer.h"
 
@@ -20,20 +22,6 @@ inline std::string docs(std::initializer_list<std::string> parts) {
   std::string out;
   for (const auto& p : parts) {
     out += (p.rfind("---", 0) == 0 ? "" : "---\n") + p + "\n";
-  }
-  return out;
-}
-
-inline Reviewer defaultReviewer() { return Reviewer(rules::makeDefaultRules(), rules::MeshSettings{}); }
-
-// Returns the findings of rule `id` only.
-inline std::vector<rules::Finding> ofRule(const std::vector<rules::Finding>& all,
-                                          const std::string& id) {
-  std::vector<rules::Finding> out;
-  for (const auto& f : all) {
-    if (f.rule == id) {
-      out.push_back(f);
-    }
   }
   return out;
 }
