@@ -7,6 +7,7 @@
 #include "rules/rule.h"
 #include "tests/testlib/testlib.h"
 #include "webhook/admission_pipeline.h"
+#include "webhook/base64.h"
 #include "webhook/state_file.h"
 
 namespace ambient_guard {
@@ -22,26 +23,6 @@ std::string example(const std::string& name) {
 
 json review(const json& request) {
   return {{"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", request}};
-}
-
-std::string base64Decode(const std::string& in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') {
-      break;
-    }
-    buf = (buf << 6) | static_cast<uint32_t>(kAlphabet.find(c));
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buf >> bits) & 0xff);
-    }
-  }
-  return out;
 }
 
 TEST(Admission, ParsesARequest) {
@@ -336,7 +317,7 @@ TEST_F(PipelineTest, MutateEnrollmentPatchesOnlyNamespaces) {
   json resp = json::parse(out.body)["response"];
   EXPECT_EQ(resp["allowed"], true);
   EXPECT_EQ(resp["patchType"], "JSONPatch");
-  json patch = json::parse(base64Decode(resp["patch"].get<std::string>()));
+  json patch = json::parse(base64Decode(resp["patch"].get<std::string>()).value_or(""));
   json object = json::parse(example("namespace-enroll.json"))["request"]["object"];
   json patched = object.patch(patch);
   EXPECT_FALSE(patched["metadata"]["labels"].contains("istio-injection"));

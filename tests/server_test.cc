@@ -11,6 +11,7 @@
 #include "rules/rule.h"
 #include "tests/testlib/testlib.h"
 #include "tests/tls_client.h"
+#include "webhook/base64.h"
 #include "webhook/state_file.h"
 
 namespace ambient_guard {
@@ -25,26 +26,6 @@ std::string example(const std::string& name) {
   auto text = readFileText(std::string(AG_SOURCE_DIR) + "/examples/admission/" + name);
   EXPECT_TRUE(text.ok()) << text.error();
   return text.ok() ? *text : std::string();
-}
-
-std::string base64Decode(const std::string& in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') {
-      break;
-    }
-    buf = (buf << 6) | static_cast<uint32_t>(kAlphabet.find(c));
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buf >> bits) & 0xff);
-    }
-  }
-  return out;
 }
 
 struct Pki {
@@ -288,7 +269,7 @@ TEST_F(ServerTest, MutationPatchAppliesWithAnIndependentRfc6902Implementation) {
   json resp = admit(s.port(), "/mutate", body);
   EXPECT_EQ(resp["allowed"], true);
   ASSERT_EQ(resp["patchType"], "JSONPatch");
-  json patch = json::parse(base64Decode(resp["patch"].get<std::string>()));
+  json patch = json::parse(base64Decode(resp["patch"].get<std::string>()).value_or(""));
   json review = json::parse(body);
   json patched = review["request"]["object"].patch(patch);
   const json& meta = patched["metadata"];
@@ -321,7 +302,8 @@ TEST_F(ServerTest, MutationPatchAppliesWithAnIndependentRfc6902Implementation) {
   rollback["request"]["object"]["metadata"]["labels"].erase("istio.io/dataplane-mode");
   json back = admit(s.port(), "/mutate", rollback.dump());
   json restored =
-      rollback["request"]["object"].patch(json::parse(base64Decode(back["patch"].get<std::string>())));
+      rollback["request"]["object"].patch(
+          json::parse(base64Decode(back["patch"].get<std::string>()).value_or("")));
   EXPECT_EQ(restored["metadata"]["labels"]["istio-injection"], "enabled");
   EXPECT_FALSE(restored["metadata"].contains("annotations") &&
                restored["metadata"]["annotations"].contains("ambient-guard.io/previous-injection"));

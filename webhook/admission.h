@@ -70,7 +70,4 @@ struct AdmissionResponse {
 // Forbidden, message}; patchType is set only with a non-empty patch (base64, padded).
 std::string serializeAdmissionResponse(const AdmissionResponse& resp);
 
-// Returns standard base64 with '=' padding.
-std::string base64Encode(std::string_view data);
-
 }  // namespace ambient_guard

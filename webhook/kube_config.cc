@@ -10,6 +10,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "webhook/base64.h"
+
 namespace ambient_guard {
 namespace {
 
@@ -31,41 +33,6 @@ std::string trimmed(std::string s) {
   s.erase(0, s.find_first_not_of(ws));
   s.erase(s.find_last_not_of(ws) + 1);
   return s;
-}
-
-// RFC 4648 base64, ignoring whitespace (kubeconfig *-data fields).
-std::optional<std::string> base64Decode(const std::string& in) {
-  static constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  auto value = [](char c) -> int {
-    if (c == '-') {
-      return 62;  // base64url
-    }
-    if (c == '_') {
-      return 63;
-    }
-    auto pos = kAlphabet.find(c);
-    return pos == std::string_view::npos ? -1 : static_cast<int>(pos);
-  };
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=' || c == ' ' || c == '\n' || c == '\r' || c == '\t') {
-      continue;
-    }
-    int v = value(c);
-    if (v < 0) {
-      return std::nullopt;
-    }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 std::string resolve(const std::string& dir, const std::string& path) {

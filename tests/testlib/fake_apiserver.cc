@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "webhook/base64.h"
 #include "webhook/state_file.h"
 
 namespace ambient_guard::testing {
@@ -94,60 +95,6 @@ X509* makeCert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key
 
 // ------------------------------------------------------------------------------------------
 // Wire helpers
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) {
-      out.push_back(kAlphabet[(v >> s) & 63]);
-    }
-  }
-  if (i < in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    if (i + 1 < in.size()) {
-      v |= uint8_t(in[i + 1]) << 8;
-    }
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
-std::string unbase64(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = -1;
-    if (c >= 'A' && c <= 'Z') {
-      v = c - 'A';
-    } else if (c >= 'a' && c <= 'z') {
-      v = c - 'a' + 26;
-    } else if (c >= '0' && c <= '9') {
-      v = c - '0' + 52;
-    } else if (c == '+') {
-      v = 62;
-    } else if (c == '/') {
-      v = 63;
-    }
-    if (v < 0) {
-      continue;
-    }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
 
 std::string statusJson(int code, std::string_view reason, std::string_view message) {
   return json{{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
@@ -412,7 +359,8 @@ void FakeApiServer::State::list(const httplib::Request& req, httplib::Response& 
   uint64_t snapshot_id = 0;
   size_t offset = 0;
   if (req.has_param("continue")) {
-    json token = json::parse(unbase64(req.get_param_value("continue")), nullptr, false);
+    json token = json::parse(base64Decode(req.get_param_value("continue")).value_or(""), nullptr,
+                             false);
     snapshot_id = token.is_object() ? token.value("id", uint64_t{0}) : 0;
     offset = token.is_object() ? token.value("start", size_t{0}) : 0;
     if (snapshots.count(snapshot_id) == 0) {
@@ -441,7 +389,7 @@ void FakeApiServer::State::list(const httplib::Request& req, httplib::Response& 
                      ",\"metadata\":{\"resourceVersion\":\"" + std::to_string(snap.rv) + "\"";
   if (end < snap.items.size()) {
     json token = {{"v", "meta.k8s.io/v1"}, {"rv", snap.rv}, {"id", snapshot_id}, {"start", end}};
-    body += ",\"continue\":\"" + base64(token.dump()) +
+    body += ",\"continue\":\"" + base64Encode(token.dump()) +
             "\",\"remainingItemCount\":" + std::to_string(snap.items.size() - end);
   }
   body += "},\"items\":[";
@@ -656,15 +604,15 @@ const TestPki& FakeApiServer::pki() const { return state_->pki; }
 std::string FakeApiServer::kubeconfig(bool client_cert) const {
   std::string user;
   if (client_cert) {
-    user = "    client-certificate-data: " + base64(state_->pki.client_cert_pem) +
-           "\n    client-key-data: " + base64(state_->pki.client_key_pem) + "\n";
+    user = "    client-certificate-data: " + base64Encode(state_->pki.client_cert_pem) +
+           "\n    client-key-data: " + base64Encode(state_->pki.client_key_pem) + "\n";
   } else {
     std::lock_guard<std::mutex> lock(state_->mu);
     user = "    token: " + state_->options.token + "\n";
   }
   return "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n"
          "  cluster:\n    server: " +
-         url() + "\n    certificate-authority-data: " + base64(state_->pki.ca_pem) +
+         url() + "\n    certificate-authority-data: " + base64Encode(state_->pki.ca_pem) +
          "\ncontexts:\n- name: fake\n  context: {cluster: fake, user: tester}\nusers:\n"
          "- name: tester\n  user:\n" +
          user;
