@@ -228,7 +228,7 @@ double heapMib() {
 template <class T>
 double kindHeapMib(const Snapshot& s, size_t& count) {
   std::vector<std::string> names = {""};
-  if (T::kKind != Kind::kNamespace) {  // a cluster-scoped kind lists the same objects for every ns
+  if (!clusterScoped(T::kKind)) {  // a cluster-scoped kind lists the same objects for every ns
     names = s.namespaceNames();
   }
   const double before = heapMib();

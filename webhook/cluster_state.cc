@@ -96,12 +96,6 @@ struct Snapshot::Bucket {
 
 namespace {
 
-bool clusterScoped(Kind kind) {
-  return kind == Kind::kNamespace || kind == Kind::kGatewayClass || kind == Kind::kNode ||
-         kind == Kind::kFelixConfiguration || kind == Kind::kInstallation ||
-         kind == Kind::kCiliumClusterwideNetworkPolicy;
-}
-
 std::string bucketOf(const AnyObject& obj) {
   return clusterScoped(kindOf(obj)) ? std::string() : metaOf(obj).ns;
 }

@@ -432,12 +432,6 @@ AnyObject decodeKind(Kind kind, const json& doc) {
   fail("kind", "is not supported");
 }
 
-bool clusterScoped(Kind kind) {
-  return kind == Kind::kNamespace || kind == Kind::kGatewayClass || kind == Kind::kNode ||
-         kind == Kind::kFelixConfiguration || kind == Kind::kInstallation ||
-         kind == Kind::kCiliumClusterwideNetworkPolicy;
-}
-
 }  // namespace
 
 std::string documentKind(const json& doc) {

@@ -101,6 +101,12 @@ static_assert(sizeof(kKinds) / sizeof(kKinds[0]) >= kKindCount);
 
 std::string_view kindName(Kind kind) { return kKinds[static_cast<int>(kind)].name; }
 
+bool clusterScoped(Kind kind) {
+  return kind == Kind::kNamespace || kind == Kind::kGatewayClass || kind == Kind::kNode ||
+         kind == Kind::kFelixConfiguration || kind == Kind::kInstallation ||
+         kind == Kind::kCiliumClusterwideNetworkPolicy;
+}
+
 std::optional<Kind> kindFromApi(std::string_view api_version, std::string_view kind) {
   std::string_view group;
   if (auto slash = api_version.find('/'); slash != std::string_view::npos) {

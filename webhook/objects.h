@@ -72,6 +72,8 @@ inline constexpr int kKindCount = 25;
 
 // Returns the Kubernetes kind name ("AuthorizationPolicy").
 std::string_view kindName(Kind kind);
+// Returns true for kinds without a namespace (Namespace, GatewayClass, Node, ...).
+bool clusterScoped(Kind kind);
 // Returns the kind for a Kubernetes apiVersion + kind pair, or nullopt for kinds we do not keep.
 std::optional<Kind> kindFromApi(std::string_view api_version, std::string_view kind);
 // Returns the kind for its name alone ("Gateway" resolves to the Gateway API kind).
