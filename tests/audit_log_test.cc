@@ -19,6 +19,7 @@
 
 #include "rules/rule.h"
 #include "tests/testlib/serve_process.h"
+#include "tests/testlib/running_server.h"
 #include "tests/testlib/testlib.h"
 #include "tests/tls_client.h"
 #include "webhook/admission_pipeline.h"
@@ -62,51 +63,6 @@ namespaceOverrides:
 - {namespaces: [shop], mode: enforce}
 exemptions: {users: ["break-glass@*"]}
 )";
-
-// A server over the pilot cluster with an optional audit log, served from a background thread.
-class AuditedServer {
- public:
-  AuditedServer(CertReloader& certs, Config config, std::optional<AuditLogOptions> audit)
-      : store_(pilotState()),
-        reviewer_(rules::makeDefaultRules(), rules::MeshSettings{}),
-        enforcer_(std::move(config), ruleDefaults(reviewer_.rules())),
-        pipeline_(reviewer_, enforcer_, store_, &metrics_),
-        server_(loopback(), certs, pipeline_, metrics_, store_) {
-    if (audit) {
-      audit_ = std::make_unique<AuditLog>(std::move(*audit), &metrics_);
-      pipeline_.setAuditLog(audit_.get());
-    }
-    auto bound = server_.bind();
-    EXPECT_TRUE(bound.ok()) << bound.error();
-    port_ = bound.ok() ? *bound : 0;
-    thread_ = std::thread([this] { server_.serve(); });
-  }
-  ~AuditedServer() {
-    server_.shutdown();
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-  int port() const { return port_; }
-  AuditLog* audit() { return audit_.get(); }
-
- private:
-  static ServerOptions loopback() {
-    ServerOptions o;
-    o.host = "127.0.0.1";
-    o.port = 0;
-    return o;
-  }
-  StateStore store_;
-  Reviewer reviewer_;
-  Enforcer enforcer_;
-  Metrics metrics_;
-  std::unique_ptr<AuditLog> audit_;
-  AdmissionPipeline pipeline_;
-  WebhookServer server_;
-  std::thread thread_;
-  int port_ = 0;
-};
 
 // An AdmissionReview for the PeerAuthentication mtls DISABLE example, moved around.
 std::string peerAuthDisable(const std::string& uid, const std::string& ns,
@@ -302,7 +258,8 @@ TEST(AuditEntry, TimeIsUtcWithMicroseconds) {
 
 TEST_F(AuditLogTest, PilotDecisionsAreAuditedOnePerLine) {
   const std::string path = testing::tempDir() + "/audit/audit.log";  // directory made on open
-  AuditedServer s(certs_, testing::configFromYaml(kPilotConfig), fileOptions(path));
+  testing::RunningServer s(certs_, pilotState(), testing::configFromYaml(kPilotConfig), {},
+                          fileOptions(path));
   ASSERT_TRUE(s.audit()->isOpen());
   TlsClient c(s.port(), ca_.cert);
   ASSERT_TRUE(c.connected()) << c.error();
@@ -444,7 +401,8 @@ TEST_F(AuditLogTest, PilotDecisionsAreAuditedOnePerLine) {
 
 TEST_F(AuditLogTest, MetricsAfterKnownRequests) {
   const std::string path = testing::tempDir() + "/audit.log";
-  AuditedServer s(certs_, testing::configFromYaml(kPilotConfig), fileOptions(path));
+  testing::RunningServer s(certs_, pilotState(), testing::configFromYaml(kPilotConfig), {},
+                          fileOptions(path));
   TlsClient c(s.port(), ca_.cert);
   ASSERT_TRUE(c.connected()) << c.error();
   admit(c, "/validate", withUid("allow-authorizationpolicy.json", "m1"));
@@ -575,7 +533,8 @@ TEST_F(AuditLogTest, UnwritableDirectoryNeverFailsAdmission) {
     ASSERT_EQ(mkdir(dir.c_str(), 0555), 0);
     path = dir + "/audit.log";
   }
-  AuditedServer s(certs_, testing::configFromYaml(kPilotConfig), fileOptions(path));
+  testing::RunningServer s(certs_, pilotState(), testing::configFromYaml(kPilotConfig), {},
+                          fileOptions(path));
   EXPECT_FALSE(s.audit()->isOpen());
   TlsClient c(s.port(), ca_.cert);
   ASSERT_TRUE(c.connected()) << c.error();
@@ -593,7 +552,8 @@ TEST_F(AuditLogTest, UnwritableDirectoryNeverFailsAdmission) {
 
 TEST_F(AuditLogTest, DevFullNeverFailsAdmission) {
   // /dev/full opens fine and fails every flush with ENOSPC.
-  AuditedServer s(certs_, testing::configFromYaml(kPilotConfig), fileOptions("/dev/full"));
+  testing::RunningServer s(certs_, pilotState(), testing::configFromYaml(kPilotConfig), {},
+                          fileOptions("/dev/full"));
   EXPECT_TRUE(s.audit()->isOpen());
   TlsClient c(s.port(), ca_.cert);
   ASSERT_TRUE(c.connected()) << c.error();

@@ -9,6 +9,7 @@
 #include <httplib.h>
 
 #include "rules/rule.h"
+#include "tests/testlib/running_server.h"
 #include "tests/testlib/testlib.h"
 #include "tests/tls_client.h"
 #include "webhook/base64.h"
@@ -19,6 +20,7 @@ namespace {
 
 using nlohmann::json;
 using testing::HttpResponse;
+using testing::RunningServer;
 using testing::kServiceDns;
 using testing::TlsClient;
 
@@ -47,49 +49,6 @@ std::shared_ptr<const Snapshot> demoState() {
   EXPECT_TRUE(loaded.ok()) << loaded.error();
   return Snapshot::build(std::move(objects));
 }
-
-// A server on 127.0.0.1:<any> over the demo cluster, served from a background thread.
-class RunningServer {
- public:
-  RunningServer(CertReloader& certs, Config config = {}, ServerOptions options = {})
-      : store_(demoState()),
-        reviewer_(rules::makeDefaultRules(), rules::MeshSettings{}),
-        enforcer_(std::move(config), ruleDefaults(reviewer_.rules())),
-        pipeline_(reviewer_, enforcer_, store_, &metrics_),
-        server_(withLoopback(options), certs, pipeline_, metrics_, store_) {
-    auto bound = server_.bind();
-    EXPECT_TRUE(bound.ok()) << bound.error();
-    port_ = bound.ok() ? *bound : 0;
-    thread_ = std::thread([this] { server_.serve(); });
-  }
-  ~RunningServer() { stop(); }
-
-  void stop() {
-    server_.shutdown();
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-  int port() const { return port_; }
-  StateStore& store() { return store_; }
-  Metrics& metrics() { return metrics_; }
-  AdmissionPipeline& pipeline() { return pipeline_; }
-
- private:
-  static ServerOptions withLoopback(ServerOptions o) {
-    o.host = "127.0.0.1";
-    o.port = 0;
-    return o;
-  }
-  StateStore store_;
-  Reviewer reviewer_;
-  Enforcer enforcer_;
-  Metrics metrics_;
-  AdmissionPipeline pipeline_;
-  WebhookServer server_;
-  std::thread thread_;
-  int port_ = 0;
-};
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -128,7 +87,7 @@ class ServerTest : public ::testing::Test {
 };
 
 TEST_F(ServerTest, AllowDenyWarn) {
-  RunningServer s(certs_);
+  RunningServer s(certs_, demoState());
   json allow = admit(s.port(), "/validate", example("allow-authorizationpolicy.json"));
   EXPECT_EQ(allow["allowed"], true);
   EXPECT_FALSE(allow.contains("warnings"));
@@ -169,7 +128,7 @@ TEST_F(ServerTest, AllowDenyWarn) {
 }
 
 TEST_F(ServerTest, ModeAndNamespaceOverride) {
-  RunningServer s(certs_, testing::configFromYaml(R"(
+  RunningServer s(certs_, demoState(), testing::configFromYaml(R"(
 mode: enforce
 namespaceOverrides:
 - {namespaces: ["sh*"], mode: warn}
@@ -194,14 +153,15 @@ namespaceOverrides:
             std::string::npos);
 
   // Global warn mode.
-  RunningServer w(certs_, testing::configFromYaml("mode: warn"));
+  RunningServer w(certs_, demoState(), testing::configFromYaml("mode: warn"));
   json warned = admit(w.port(), "/validate", example("deny-peerauthentication-disable.json"));
   EXPECT_EQ(warned["allowed"], true);
   EXPECT_TRUE(warned.contains("warnings"));
 }
 
 TEST_F(ServerTest, ExemptionsAreRecorded) {
-  RunningServer s(certs_, testing::configFromYaml("exemptions: {users: [\"alice@*\"]}"));
+  RunningServer s(certs_, demoState(),
+                  testing::configFromYaml("exemptions: {users: [\"alice@*\"]}"));
   json resp = admit(s.port(), "/validate", example("deny-peerauthentication-disable.json"));
   EXPECT_EQ(resp["allowed"], true);
   EXPECT_EQ(resp["auditAnnotations"]["exempted"], "user alice@example.com");
@@ -211,7 +171,7 @@ TEST_F(ServerTest, ExemptionsAreRecorded) {
 }
 
 TEST_F(ServerTest, DryRunIsAnsweredNormally) {
-  RunningServer s(certs_);
+  RunningServer s(certs_, demoState());
   json body = json::parse(example("deny-peerauthentication-disable.json"));
   body["request"]["dryRun"] = true;
   json resp = admit(s.port(), "/validate", body.dump());
@@ -220,7 +180,7 @@ TEST_F(ServerTest, DryRunIsAnsweredNormally) {
 }
 
 TEST_F(ServerTest, BadRequests) {
-  RunningServer s(certs_, Config{}, [] {
+  RunningServer s(certs_, demoState(), Config{}, [] {
     ServerOptions o;
     o.max_request_bytes = 1 << 20;
     return o;
@@ -264,7 +224,7 @@ TEST_F(ServerTest, BadRequests) {
 }
 
 TEST_F(ServerTest, MutationPatchAppliesWithAnIndependentRfc6902Implementation) {
-  RunningServer s(certs_);
+  RunningServer s(certs_, demoState());
   const std::string body = example("namespace-enroll.json");
   json resp = admit(s.port(), "/mutate", body);
   EXPECT_EQ(resp["allowed"], true);
@@ -315,17 +275,19 @@ TEST_F(ServerTest, MutationPatchAppliesWithAnIndependentRfc6902Implementation) {
 }
 
 TEST_F(ServerTest, MutationOffInConfigAndExemptNamespaces) {
-  RunningServer off(certs_, testing::configFromYaml("mutation: {enabled: false}"));
+  RunningServer off(certs_, demoState(),
+                    testing::configFromYaml("mutation: {enabled: false}"));
   json resp = admit(off.port(), "/mutate", example("namespace-enroll.json"));
   EXPECT_FALSE(resp.contains("patch"));
 
-  RunningServer exempt(certs_, testing::configFromYaml("exemptions: {namespaces: [bookinfo]}"));
+  RunningServer exempt(certs_, demoState(),
+                       testing::configFromYaml("exemptions: {namespaces: [bookinfo]}"));
   resp = admit(exempt.port(), "/mutate", example("namespace-enroll.json"));
   EXPECT_FALSE(resp.contains("patch"));
 }
 
 TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
-  RunningServer s(certs_);
+  RunningServer s(certs_, demoState());
   TlsClient c(s.port(), pki_.ca.cert);
   ASSERT_TRUE(c.connected()) << c.error();
   const std::string body = example("allow-authorizationpolicy.json");
@@ -342,7 +304,7 @@ TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
 }
 
 TEST_F(ServerTest, OnlyTls12AndUpWithAeadCiphers) {
-  RunningServer s(certs_);
+  RunningServer s(certs_, demoState());
   TlsClient modern(s.port(), pki_.ca.cert);
   ASSERT_TRUE(modern.connected()) << modern.error();
   EXPECT_EQ(modern.protocol(), "TLSv1.3");
@@ -370,7 +332,7 @@ TEST_F(ServerTest, OnlyTls12AndUpWithAeadCiphers) {
 }
 
 TEST_F(ServerTest, ProbesAndMetrics) {
-  RunningServer s(certs_);
+  RunningServer s(certs_, demoState());
   TlsClient c(s.port(), pki_.ca.cert);
   ASSERT_TRUE(c.connected()) << c.error();
   auto health = c.request("GET", "/healthz", "", "");
@@ -400,7 +362,7 @@ TEST_F(ServerTest, ProbesAndMetrics) {
 }
 
 TEST_F(ServerTest, ShutdownDrainsInFlightAndClosesIdleConnections) {
-  RunningServer s(certs_);
+  RunningServer s(certs_, demoState());
   std::promise<void> entered;
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
