@@ -8,7 +8,7 @@ PACKAGES=(
   libcpp-httplib-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev
   prometheus-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  openssl curl
+  openssl curl ccache
 )
 # Tools the tests and benchmarks drive as real processes (kubectl is preinstalled on CI
 # machines; wrk and nginx are only needed by the load benchmark).
