@@ -19,10 +19,10 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "migrate/check.h"
+#include "model/state_file.h"
+#include "rules/reviewer.h"
 #include "rules/rule.h"
-#include "webhook/check.h"
-#include "webhook/reviewer.h"
-#include "webhook/state_file.h"
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;

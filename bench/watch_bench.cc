@@ -19,10 +19,10 @@
 #include <thread>
 #include <vector>
 
+#include "kube/kube_config.h"
+#include "kube/kube_watch.h"
+#include "kube/state_store.h"
 #include "tests/testlib/fake_apiserver.h"
-#include "webhook/kube_config.h"
-#include "webhook/kube_watch.h"
-#include "webhook/state_store.h"
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;

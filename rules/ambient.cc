@@ -1,3 +1,6 @@
+// Istio ambient semantics: enrollment (spec §1.2), PeerAuthentication (§4), hosts of
+// VirtualServices, and targetRefs suggestions. AuthorizationPolicy at ztunnel: ambient_authz.cc;
+// waypoints: ambient_waypoint.cc.
 #include "rules/ambient.h"
 
 #include <algorithm>
@@ -78,392 +81,8 @@ bool isAmbientWorkload(const Labels& ns, const Labels& pod) {
     return true;
   }
   const std::string* ns_mode = ns.get(kDataplaneModeLabel);
-  return ns_mode != nullptr && *ns_mode == "ambient" && (pod_mode == nullptr || *pod_mode != "none");
-}
-
-// ---------------------------------------------------------------------------------------------
-
-bool isL4WhenKey(std::string_view key) {
-  return key == "source.ip" || key == "source.namespace" || key == "source.principal" ||
-         key == "destination.ip" || key == "destination.port";
-}
-
-namespace {
-
-bool isHttpOperationField(std::string_view f) {
-  return f == "hosts" || f == "notHosts" || f == "methods" || f == "notMethods" || f == "paths" ||
-         f == "notPaths";
-}
-
-bool isHttpSourceField(std::string_view f) {
-  return f == "remoteIpBlocks" || f == "notRemoteIpBlocks" || f == "requestPrincipals" ||
-         f == "notRequestPrincipals" || f == "trustDomains" || f == "notTrustDomains";
-}
-
-// Source fields carried into the ztunnel match (authorization.go handleRule).
-bool isL4SourceField(std::string_view f) {
-  return f == "ipBlocks" || f == "notIpBlocks" || f == "namespaces" || f == "notNamespaces" ||
-         f == "serviceAccounts" || f == "notServiceAccounts" || f == "principals" ||
-         f == "notPrincipals";
-}
-
-// stringToPort drops values that are not ports, which can leave a match empty.
-bool anyValidPort(const std::vector<std::string>& values) {
-  for (const auto& v : values) {
-    unsigned long p = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), p);
-    if (ec == std::errc() && ptr == v.data() + v.size() && p <= 65535) {
-      return true;
-    }
-  }
-  return false;
-}
-
-bool nonEmptyToMatch(const std::vector<FieldValues>& op) {
-  for (const auto& fv : op) {
-    if ((fv.field == "ports" || fv.field == "notPorts") && anyValidPort(fv.values)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-bool nonEmptyFromMatch(const std::vector<FieldValues>& src) {
-  for (const auto& fv : src) {
-    if (isL4SourceField(fv.field) && !fv.values.empty()) {
-      return true;
-    }
-  }
-  return false;
-}
-
-bool nonEmptyWhenMatch(const Condition& c) {
-  if (!isL4WhenKey(c.key)) {
-    return false;
-  }
-  if (c.key == "destination.port") {
-    return anyValidPort(c.values) || anyValidPort(c.not_values);
-  }
-  return !c.values.empty() || !c.not_values.empty();
-}
-
-// A converted rule ("group") fires at ztunnel only if every clause has a non-empty match
-// (hasEffectiveRules); a rule with no clauses at all matches everything.
-bool ruleEffectiveAtZtunnel(const AuthzRule& r) {
-  if (!r.to.empty() && std::none_of(r.to.begin(), r.to.end(), nonEmptyToMatch)) {
-    return false;
-  }
-  if (!r.from.empty() && std::none_of(r.from.begin(), r.from.end(), nonEmptyFromMatch)) {
-    return false;
-  }
-  return std::all_of(r.when.begin(), r.when.end(), nonEmptyWhenMatch);
-}
-
-// httpRuleFmt in authorization.go, split around its first %s (the found list).
-constexpr std::string_view kHttpRuleHead = "ztunnel does not support HTTP attributes (found: ";
-constexpr std::string_view kHttpRuleTail =
-    "). In ambient mode you must use a waypoint proxy to enforce HTTP rules. ";
-
-}  // namespace
-
-ZtunnelConversion convertForZtunnel(const AuthorizationPolicy& ap,
-                                    const rules::MeshSettings& mesh) {
-  using Outcome = ZtunnelConversion::Outcome;
-  ZtunnelConversion conv;
-  // 1. Dry-run: strconv.ParseBool; an unparsable value means "enforce".
-  if (ap.dry_run) {
-    const std::string& v = *ap.dry_run;
-    const bool dry = v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
-    if (dry && !mesh.ambient_dry_run) {
-      conv.outcome = Outcome::kDryRunNotSent;
-      conv.status_message = "found policy \"" + ap.ns + "/" + ap.name +
-                            "\" using dry-run annotation, but support for ambient dry-run "
-                            "authorizationPolicies isn't enabled";
-      return conv;
-    }
-  }
-  // 2. targetRef(s): not intended for ztunnel.
-  if (!ap.target_refs.empty()) {
-    conv.outcome = Outcome::kIgnored;
-    return conv;
-  }
-  // 3. Only ALLOW and DENY reach ztunnel.
-  if (ap.action != "ALLOW" && ap.action != "DENY") {
-    conv.outcome = Outcome::kActionNotSent;
-    conv.status_message = "ztunnel does not support the " + ap.action + " action";
-    return conv;
-  }
-  // 4-7. Per rule.
-  const bool deny = ap.action == "DENY";
-  std::set<std::string> found;
-  size_t groups = 0;
-  size_t effective_groups = 0;
-  size_t l7_rules = 0;
-  for (size_t i = 0; i < ap.rules.size(); ++i) {
-    const AuthzRule& r = ap.rules[i];
-    const std::string rp = "spec.rules[" + std::to_string(i) + "]";
-    bool l7 = false;
-    auto note = [&](const std::string& attr, const std::string& path) {
-      found.insert(attr);
-      if (conv.first_l7_field.empty()) {
-        conv.first_l7_field = path;
-      }
-      l7 = true;
-    };
-    for (size_t k = 0; k < r.to.size(); ++k) {
-      for (const auto& fv : r.to[k]) {
-        if (isHttpOperationField(fv.field)) {
-          note(fv.field, rp + ".to[" + std::to_string(k) + "].operation." + fv.field);
-        }
-      }
-    }
-    for (size_t k = 0; k < r.from.size(); ++k) {
-      for (const auto& fv : r.from[k]) {
-        if (isHttpSourceField(fv.field)) {
-          note(fv.field, rp + ".from[" + std::to_string(k) + "].source." + fv.field);
-        }
-      }
-    }
-    for (size_t k = 0; k < r.when.size(); ++k) {
-      if (!isL4WhenKey(r.when[k].key)) {
-        note(r.when[k].key, rp + ".when[" + std::to_string(k) + "].key");
-      }
-    }
-    if (l7) {
-      ++l7_rules;
-    }
-    if (!deny && l7) {
-      continue;  // ALLOW: the whole rule is dropped (rules = nil)
-    }
-    ++groups;
-    if (ruleEffectiveAtZtunnel(r)) {
-      ++effective_groups;
-    }
-  }
-  conv.l7_attributes.assign(found.begin(), found.end());
-  if (found.empty()) {
-    conv.outcome = Outcome::kAccepted;
-    return conv;
-  }
-  std::string joined;
-  for (const auto& a : conv.l7_attributes) {
-    joined += (joined.empty() ? "" : ", ") + a;
-  }
-  // No fixed-size buffer: istiod's message carries the whole list, however long.
-  conv.status_message = std::string(kHttpRuleHead) + joined + std::string(kHttpRuleTail);
-  if (deny && effective_groups == 0) {
-    conv.outcome = Outcome::kDenyNoEffect;
-    conv.status_message +=
-        "After omitting unsupported HTTP attributes, this DENY policy has no enforceable rules "
-        "at ztunnel and will have no effect. Deploy a waypoint proxy and use a targetRef to "
-        "enforce this policy.";
-  } else if (deny) {
-    conv.outcome = Outcome::kDenyWithoutHttp;
-    conv.status_message +=
-        "DENY policy with HTTP attributes is enforced without the HTTP rules. This will be more "
-        "restrictive than requested.";
-  } else {
-    conv.outcome = groups == 0 ? Outcome::kAllowNoRules : Outcome::kAllowRulesOmitted;
-    conv.status_message +=
-        "Within an ALLOW policy, rules matching HTTP attributes are omitted. This will be more "
-        "restrictive than requested.";
-  }
-  (void)l7_rules;
-  return conv;
-}
-
-// ---------------------------------------------------------------------------------------------
-
-std::string WaypointBinding::problem() const {
-  const std::string target = "\"" + ns + "/" + name + "\"";
-  switch (status) {
-    case Status::kNotFound:
-    case Status::kNotReady:
-      return "waypoint " + target + " is not ready";
-    case Status::kNotAWaypoint:
-      return "Gateway " + target + " is not a waypoint (gatewayClassName is not istio-waypoint)";
-    case Status::kAttachmentDenied:
-      return "we are not permitted to attach to waypoint " + target + " (missing allowedRoutes?)";
-    case Status::kUnsupportedTrafficType:
-      return std::string("attempting to bind to traffic type \"") +
-             (traffic == TrafficType::kService ? "service" : "workload") +
-             "\" which the waypoint " + target + " does not support";
-    default:
-      return "";
-  }
-}
-
-bool isWaypoint(const ClusterView& state, const Gateway& gw) {
-  if (gw.gateway_class == kWaypointClass) {
-    return true;
-  }
-  const GatewayClass* gc = state.find<GatewayClass>("", gw.gateway_class);
-  return gc != nullptr && gc->controller == kMeshController;
-}
-
-std::string waypointFor(const ClusterView& state, const Gateway& gw) {
-  if (const std::string* v = gw.labels.get(kWaypointForLabel)) {
-    return *v;
-  }
-  if (const GatewayClass* gc = state.find<GatewayClass>("", gw.gateway_class)) {
-    if (const std::string* v = gc->labels.get(kWaypointForLabel)) {
-      return *v;
-    }
-  }
-  return "service";
-}
-
-bool servesTraffic(std::string_view waypoint_for, TrafficType traffic) {
-  if (waypoint_for == "all") {
-    return true;
-  }
-  return traffic == TrafficType::kService ? waypoint_for == "service" : waypoint_for == "workload";
-}
-
-namespace {
-
-// Returns the listener named by the ambient.istio.io/waypoint-inbound-binding annotation
-// ("<protocol>" or "<protocol>/<port>", protocol NONE or PROXY): the one on that port, else for
-// PROXY the istio.io/PROXY listener; nullptr when the value is invalid or nothing matches.
-// Mirrors makeInboundBinding / findBoundListener, [I] waypoints.go.
-const Listener* boundListener(const Gateway& gw) {
-  const std::string& ann = gw.inbound_binding;
-  if (ann.empty() || std::count(ann.begin(), ann.end(), '/') > 1) {
-    return nullptr;
-  }
-  const size_t slash = ann.find('/');
-  const std::string_view protocol = std::string_view(ann).substr(0, slash);
-  if (protocol != "NONE" && protocol != "PROXY") {
-    return nullptr;
-  }
-  uint32_t port = 0;  // strconv.ParseUint errors leave 0
-  if (slash != std::string::npos) {
-    std::from_chars(ann.data() + slash + 1, ann.data() + ann.size(), port);
-  }
-  for (const Listener& l : gw.listeners) {
-    if (port != 0 ? l.port == static_cast<int32_t>(port)
-                  : (protocol == "PROXY" && l.protocol == "istio.io/PROXY")) {
-      return &l;
-    }
-  }
-  return nullptr;
-}
-
-}  // namespace
-
-bool waypointAdmitsNamespace(const ClusterView& state, const Gateway& gw,
-                             std::string_view client_ns) {
-  if (gw.ns == client_ns) {
-    return true;
-  }
-  // makeAllowedRoutes: the inbound-binding listener, else the HBONE listener, else Same.
-  const Listener* binding = boundListener(gw);
-  for (size_t i = 0; binding == nullptr && i < gw.listeners.size(); ++i) {
-    if (gw.listeners[i].protocol == "HBONE" && gw.listeners[i].port == 15008) {
-      binding = &gw.listeners[i];
-    }
-  }
-  if (binding == nullptr) {
-    return false;  // no HBONE listener means Same
-  }
-  const AllowedRoutes& ar = binding->allowed_routes;
-  if (ar.from == "All") {
-    return true;
-  }
-  if (ar.from == "Selector") {
-    const Namespace* n = state.findNamespace(client_ns);
-    Labels labels = n != nullptr ? n->labels : Labels();
-    // Kubernetes sets this label on every namespace; backups of old clusters may lack it.
-    labels.set("kubernetes.io/metadata.name", std::string(client_ns));
-    return labels.contains(ar.selector);
-  }
-  return false;
-}
-
-std::string waypointPrincipal(const Gateway& gw, std::string_view trust_domain) {
-  const std::string& sa = gw.service_account.empty() ? gw.name : gw.service_account;
-  return std::string(trust_domain) + "/ns/" + gw.ns + "/sa/" + sa;
-}
-
-std::vector<const Gateway*> waypointsIn(const ClusterView& state, std::string_view ns) {
-  std::vector<const Gateway*> out;
-  for (const Gateway* gw : state.list<Gateway>(ns)) {
-    if (isWaypoint(state, *gw) && gw->readiness != GatewayReadiness::kNotReady) {
-      out.push_back(gw);
-    }
-  }
-  return out;
-}
-
-namespace {
-
-WaypointBinding bindTo(const ClusterView& state, std::string_view client_ns, std::string wp_ns,
-                       std::string wp_name, bool from_ns, TrafficType traffic) {
-  using Status = WaypointBinding::Status;
-  WaypointBinding b;
-  b.ns = std::move(wp_ns);
-  b.name = std::move(wp_name);
-  b.from_namespace_label = from_ns;
-  b.traffic = traffic;
-  const Gateway* gw = state.find<Gateway>(b.ns, b.name);
-  if (gw == nullptr) {
-    b.status = Status::kNotFound;
-    return b;
-  }
-  b.gateway = gw;
-  if (gw->readiness == GatewayReadiness::kNotReady) {
-    b.status = Status::kNotReady;
-    return b;
-  }
-  b.readiness_unknown = gw->readiness == GatewayReadiness::kUnknown;
-  if (!isWaypoint(state, *gw)) {
-    b.status = Status::kNotAWaypoint;
-    return b;
-  }
-  if (!waypointAdmitsNamespace(state, *gw, client_ns)) {
-    b.status = Status::kAttachmentDenied;
-    return b;
-  }
-  if (!servesTraffic(waypointFor(state, *gw), traffic)) {
-    // A namespace label that does not cover workload traffic silently leaves pods without a
-    // waypoint (waypoints.go:195-206); for our purposes both are "not bound".
-    b.status = Status::kUnsupportedTrafficType;
-    return b;
-  }
-  b.status = Status::kBound;
-  return b;
-}
-
-}  // namespace
-
-WaypointBinding resolveWaypoint(const ClusterView& state, std::string_view ns,
-                                const Labels* object_labels, TrafficType traffic) {
-  using Status = WaypointBinding::Status;
-  if (object_labels != nullptr) {
-    if (const std::string* wp = object_labels->get(kUseWaypointLabel)) {
-      if (*wp == "none") {
-        WaypointBinding b;
-        b.status = Status::kOptedOut;
-        return b;
-      }
-      const std::string* wp_ns = object_labels->get(kUseWaypointNamespaceLabel);
-      return bindTo(state, ns, wp_ns != nullptr ? *wp_ns : std::string(ns), *wp, false, traffic);
-    }
-  }
-  const Namespace* n = state.findNamespace(ns);
-  if (n != nullptr) {
-    if (const std::string* wp = n->labels.get(kUseWaypointLabel)) {
-      if (*wp == "none") {
-        WaypointBinding b;
-        b.status = Status::kOptedOut;
-        b.from_namespace_label = true;
-        return b;
-      }
-      const std::string* wp_ns = n->labels.get(kUseWaypointNamespaceLabel);
-      return bindTo(state, ns, wp_ns != nullptr ? *wp_ns : std::string(ns), *wp, true, traffic);
-    }
-  }
-  return WaypointBinding{};
+  return ns_mode != nullptr && *ns_mode == "ambient" &&
+         (pod_mode == nullptr || *pod_mode != "none");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -585,10 +204,6 @@ bool isMeshVirtualService(const VirtualService& vs) {
          std::find(vs.gateways.begin(), vs.gateways.end(), "mesh") != vs.gateways.end();
 }
 
-}  // namespace ambient_guard::ambient
-
-namespace ambient_guard::ambient {
-
 TargetRefSuggestion suggestTargetRefs(const ClusterView& state, std::string_view ns,
                                       const WorkloadSelector& selector,
                                       const rules::MeshSettings& mesh) {
@@ -596,7 +211,8 @@ TargetRefSuggestion suggestTargetRefs(const ClusterView& state, std::string_view
   const std::string nss(ns);
   if (ns == mesh.root_namespace && !selector.present) {
     s.target_refs =
-        "targetRefs: [{group: gateway.networking.k8s.io, kind: GatewayClass, name: istio-waypoint}]";
+        "targetRefs: [{group: gateway.networking.k8s.io, kind: GatewayClass, name: "
+        "istio-waypoint}]";
     s.how = "it then applies at every waypoint of the mesh";
     s.waypoint_ready = true;
     return s;
@@ -635,8 +251,9 @@ TargetRefSuggestion suggestTargetRefs(const ClusterView& state, std::string_view
         "targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: " + b.name + "}]";
     s.how = "namespace " + nss + " uses waypoint " + s.waypoint;
     if (b.ns != ns) {
-      s.how += "; a Gateway targetRef must be in the waypoint's namespace, so create the policy in " +
-               b.ns;
+      s.how +=
+          "; a Gateway targetRef must be in the waypoint's namespace, so create the policy in " +
+          b.ns;
     }
     return s;
   }
@@ -645,11 +262,10 @@ TargetRefSuggestion suggestTargetRefs(const ClusterView& state, std::string_view
   s.waypoint = nss + "/" + wp;
   s.target_refs =
       "targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: " + wp + "}]";
-  s.how = existing.empty()
-              ? "deploy the waypoint first (`istioctl waypoint apply -n " + nss +
-                    " --enroll-namespace`)"
-              : "label the namespace to use it (`kubectl label namespace " + nss +
-                    " istio.io/use-waypoint=" + wp + "`)";
+  s.how = existing.empty() ? "deploy the waypoint first (`istioctl waypoint apply -n " + nss +
+                                 " --enroll-namespace`)"
+                           : "label the namespace to use it (`kubectl label namespace " + nss +
+                                 " istio.io/use-waypoint=" + wp + "`)";
   if (!b.problem().empty()) {
     s.how += "; today: " + b.problem();
   }

@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
+#include "model/cluster_state.h"
+#include "model/objects.h"
 #include "rules/rule.h"
-#include "webhook/cluster_state.h"
-#include "webhook/objects.h"
 
 namespace ambient_guard::ambient {
 

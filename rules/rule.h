@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "webhook/cluster_state.h"
-#include "webhook/objects.h"
+#include "model/cluster_state.h"
+#include "model/objects.h"
 
 namespace ambient_guard::rules {
 

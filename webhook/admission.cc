@@ -1,8 +1,8 @@
 #include "webhook/admission.h"
 
-#include "webhook/base64.h"
-#include "webhook/decode.h"
-#include "webhook/json_reader.h"
+#include "model/base64.h"
+#include "model/decode.h"
+#include "model/json_reader.h"
 
 namespace ambient_guard {
 namespace {

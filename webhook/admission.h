@@ -12,8 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "webhook/result.h"
-#include "webhook/reviewer.h"
+#include "model/result.h"
+#include "rules/reviewer.h"
 
 namespace ambient_guard {
 

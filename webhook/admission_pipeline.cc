@@ -2,7 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "webhook/audit_log.h"
+#include "audit/audit_log.h"
+#include "webhook/admission_audit.h"
 #include "webhook/mutator.h"
 
 namespace ambient_guard {
@@ -135,7 +136,7 @@ void AdmissionPipeline::audit(AuditRecord& record, const AdmissionResponse& resp
   record.warned = !resp.warnings.empty();
   record.latency_us =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-  audit_->record(record);
+  audit_->record(toAuditEntry(record));
 }
 
 AdmissionPipeline::AdmissionPipeline(const Reviewer& reviewer, const Enforcer& enforcer,

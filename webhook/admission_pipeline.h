@@ -11,11 +11,11 @@
 #include <string>
 #include <string_view>
 
+#include "kube/state_store.h"
+#include "rules/reviewer.h"
 #include "webhook/admission.h"
 #include "webhook/enforcement.h"
 #include "webhook/metrics.h"
-#include "webhook/reviewer.h"
-#include "webhook/state_store.h"
 
 namespace ambient_guard {
 

@@ -7,7 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "webhook/state_file.h"
+#include "model/state_file.h"
 
 namespace ambient_guard {
 namespace {
@@ -328,13 +328,6 @@ bool LabelSelector::matches(const Labels& labels) const {
     }
   }
   return true;
-}
-
-bool globMatch(std::string_view pattern, std::string_view name) {
-  if (pattern.find_first_of("*?[") == std::string_view::npos) {
-    return pattern == name;
-  }
-  return fnmatch(std::string(pattern).c_str(), std::string(name).c_str(), 0) == 0;
 }
 
 Result<Config> parseConfig(std::string_view text, const std::string& source,

@@ -12,9 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "model/glob.h"
+#include "model/objects.h"
+#include "model/result.h"
 #include "rules/rule.h"
-#include "webhook/objects.h"
-#include "webhook/result.h"
 
 namespace ambient_guard {
 
@@ -79,8 +80,5 @@ Result<Config> parseConfig(std::string_view text, const std::string& source,
 
 // Reads and parses the file at `path`.
 Result<Config> loadConfig(const std::string& path, const std::vector<std::string>& rule_ids);
-
-// Returns true when `name` matches the glob `pattern` (fnmatch(3) rules).
-bool globMatch(std::string_view pattern, std::string_view name);
 
 }  // namespace ambient_guard

@@ -17,9 +17,9 @@
 #include <string_view>
 #include <vector>
 
+#include "model/objects.h"
 #include "rules/rule.h"
 #include "webhook/config.h"
-#include "webhook/objects.h"
 
 namespace ambient_guard {
 

@@ -19,9 +19,11 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "audit/audit_log.h"
+
 namespace ambient_guard {
 
-class Metrics {
+class Metrics : public AuditCounters {
  public:
   Metrics();
 
@@ -39,10 +41,10 @@ class Metrics {
   // ambient_guard_cert_expiry_timestamp_seconds: notAfter of the serving certificate.
   void setCertExpiry(int64_t unix_seconds);
   // ambient_guard_audit_entries_total: audit log entries written.
-  void countAuditEntry() { audit_entries_.Increment(); }
+  void countAuditEntry() override { audit_entries_.Increment(); }
   // ambient_guard_audit_write_errors_total: audit log entries lost (file not open, write or
   // flush failed), plus one when the file cannot be opened at startup.
-  void countAuditWriteError() { audit_write_errors_.Increment(); }
+  void countAuditWriteError() override { audit_write_errors_.Increment(); }
 
   // Returns the Prometheus text exposition (format 0.0.4) of every registered family, followed
   // by the process_* metrics of this process, read from /proc/self now.

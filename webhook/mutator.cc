@@ -2,8 +2,8 @@
 
 #include <ctime>
 
+#include "model/objects.h"
 #include "rules/ambient.h"
-#include "webhook/objects.h"
 
 namespace ambient_guard {
 namespace {

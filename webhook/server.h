@@ -16,10 +16,10 @@
 #include <string>
 #include <thread>
 
+#include "kube/state_store.h"
+#include "model/result.h"
 #include "webhook/admission_pipeline.h"
 #include "webhook/metrics.h"
-#include "webhook/result.h"
-#include "webhook/state_store.h"
 #include "webhook/tls.h"
 
 namespace ambient_guard {

@@ -13,7 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "webhook/state_file.h"
+#include "model/state_file.h"
 
 namespace ambient_guard {
 namespace {

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "webhook/result.h"
+#include "model/result.h"
 
 namespace ambient_guard {
 

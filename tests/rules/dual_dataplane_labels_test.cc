@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "rules/reviewer.h"
 #include "tests/rules/rule_test_util.h"
 #include "tests/testlib/testlib.h"
-#include "webhook/reviewer.h"
 
 namespace ambient_guard {
 namespace {

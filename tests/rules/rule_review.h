@@ -10,10 +10,10 @@
 
 #include <gtest/gtest.h>
 
+#include "rules/reviewer.h"
 #include "rules/rule.h"
 #include "tests/rules/rule_test_util.h"
 #include "tests/testlib/testlib.h"
-#include "webhook/reviewer.h"
 
 namespace ambient_guard::testing {
 

@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "rules/reviewer.h"
 #include "rules/rule.h"
 #include "tests/testlib/testlib.h"
-#include "webhook/reviewer.h"
 
 namespace ambient_guard::testing {
 

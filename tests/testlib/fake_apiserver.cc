@@ -17,8 +17,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "webhook/base64.h"
-#include "webhook/state_file.h"
+#include "model/base64.h"
+#include "model/state_file.h"
 
 namespace ambient_guard::testing {
 

@@ -7,15 +7,15 @@
 #include <optional>
 #include <thread>
 
+#include "audit/audit_log.h"
+#include "kube/state_store.h"
+#include "model/cluster_state.h"
+#include "rules/reviewer.h"
 #include "webhook/admission_pipeline.h"
-#include "webhook/audit_log.h"
-#include "webhook/cluster_state.h"
 #include "webhook/config.h"
 #include "webhook/enforcement.h"
 #include "webhook/metrics.h"
-#include "webhook/reviewer.h"
 #include "webhook/server.h"
-#include "webhook/state_store.h"
 #include "webhook/tls.h"
 
 namespace ambient_guard::testing {

@@ -11,8 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "model/state_file.h"
 #include "rules/rule.h"
-#include "webhook/state_file.h"
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>

@@ -7,9 +7,9 @@
 
 #include <openssl/types.h>
 
-#include "webhook/cluster_state.h"
+#include "model/cluster_state.h"
+#include "model/objects.h"
 #include "webhook/config.h"
-#include "webhook/objects.h"
 
 namespace ambient_guard::testing {
 

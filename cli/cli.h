@@ -1,0 +1,23 @@
+// Subcommands registered from their own files (serve, audit, translate, …).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ambient_guard {
+
+// Adds the subcommands that live outside main.cc; each stores its exit status in exit_code.
+void registerExtraCommands(CLI::App& app, int& exit_code);
+
+// `serve`: the admission webhook (cli/cli_serve.cc).
+void registerServeCommand(CLI::App& app, int& exit_code);
+
+// `translate` and `plan`: policy translation and the cutover runbook (cli/cli_translate.cc).
+void registerTranslateCommands(CLI::App& app, int& exit_code);
+
+// `verify`: cutover verification from istioctl output (cli/cli_verify.cc).
+void registerVerifyCommand(CLI::App& app, int& exit_code);
+
+// `audit`: review of the admission audit log, the pilot's go/no-go (cli/cli_audit.cc).
+void registerAuditCommand(CLI::App& app, int& exit_code);
+
+}  // namespace ambient_guard

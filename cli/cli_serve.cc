@@ -1,0 +1,335 @@
+// `ambient-guard serve`: the admission webhook over HTTPS.
+#include <pthread.h>
+#include <signal.h>
+
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "audit/audit_log.h"
+#include "cli/cli.h"
+#include "kube/kube_config.h"
+#include "kube/kube_watch.h"
+#include "kube/state_store.h"
+#include "model/state_file.h"
+#include "rules/reviewer.h"
+#include "rules/rule.h"
+#include "webhook/admission_audit.h"
+#include "webhook/admission_pipeline.h"
+#include "webhook/config.h"
+#include "webhook/enforcement.h"
+#include "webhook/metrics.h"
+#include "webhook/server.h"
+#include "webhook/tls.h"
+
+namespace ambient_guard {
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitError = 1;
+
+struct ServeOptions {
+  std::string listen = "0.0.0.0:8443";
+  std::string cert;
+  std::string key;
+  std::string config;
+  std::vector<std::string> state_files;
+  std::string kubeconfig;
+  std::string kube_context;
+  std::string service = "ambient-guard";
+  std::string service_namespace = "ambient-guard";
+  std::string ca_bundle_out;
+  std::string root_namespace;  // empty: from the config (default istio-system)
+  size_t max_connections = 512;
+  size_t max_request_bytes = 8u << 20;
+  std::string log_level = "info";
+  std::string audit_log;       // empty: the config's audit.path
+  int audit_max_size_mb = 0;   // 0: the config's audit.maxSizeMB
+  int audit_max_files = 0;     // 0: the config's audit.maxFiles
+};
+
+// Splits "host:port" or "[v6]:port".
+bool parseListen(const std::string& text, std::string& host, int& port) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    return false;
+  }
+  host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  try {
+    size_t used = 0;
+    port = std::stoi(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1 || port < 0 || port > 65535) {
+      return false;
+    }
+  } catch (const std::exception&) {
+    return false;
+  }
+  return !host.empty();
+}
+
+// Returns the serving certificate: the files given, or a CA and certificate made now.
+std::unique_ptr<CertReloader> servingCertificate(const ServeOptions& opt) {
+  if (!opt.cert.empty() || !opt.key.empty()) {
+    if (opt.cert.empty() || opt.key.empty()) {
+      std::cerr << "ambient-guard: --cert and --key go together\n";
+      return nullptr;
+    }
+    auto r = CertReloader::fromFiles(opt.cert, opt.key);
+    if (!r.ok()) {
+      std::cerr << "ambient-guard: " << r.error() << "\n";
+      return nullptr;
+    }
+    return std::move(*r);
+  }
+  const std::string svc_dns = opt.service + "." + opt.service_namespace + ".svc";
+  auto ca = generateCa("ambient-guard CA", 365);
+  if (!ca.ok()) {
+    std::cerr << "ambient-guard: " << ca.error() << "\n";
+    return nullptr;
+  }
+  auto leaf = issueServingCert(*ca,
+                               {svc_dns, svc_dns + ".cluster.local",
+                                opt.service + "." + opt.service_namespace, opt.service,
+                                "localhost"},
+                               {"127.0.0.1", "::1"}, 365);
+  if (!leaf.ok()) {
+    std::cerr << "ambient-guard: " << leaf.error() << "\n";
+    return nullptr;
+  }
+  auto ck = CertKey::fromPem(*leaf);
+  if (!ck.ok()) {
+    std::cerr << "ambient-guard: " << ck.error() << "\n";
+    return nullptr;
+  }
+  if (!opt.ca_bundle_out.empty()) {
+    std::ofstream out(opt.ca_bundle_out, std::ios::binary | std::ios::trunc);
+    out << ca->cert;
+    if (!out.flush()) {
+      std::cerr << "ambient-guard: cannot write " << opt.ca_bundle_out << "\n";
+      return nullptr;
+    }
+    spdlog::info("generated a CA and a serving certificate for {}, localhost, 127.0.0.1; CA "
+                 "bundle written to {}", svc_dns, opt.ca_bundle_out);
+  } else {
+    spdlog::info("generated a CA and a serving certificate for {}, localhost, 127.0.0.1",
+                 svc_dns);
+  }
+  std::cout << ca->cert << std::flush;
+  return std::make_unique<CertReloader>(std::move(*ck));
+}
+
+int runServe(const ServeOptions& opt) {
+  auto logger = spdlog::stderr_color_mt("ambient-guard");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(opt.log_level));
+
+  std::string host;
+  int port = 0;
+  if (!parseListen(opt.listen, host, port)) {
+    std::cerr << "ambient-guard: --listen " << opt.listen << ": want ADDR:PORT\n";
+    return kExitUsage;
+  }
+
+  auto rule_set = rules::makeDefaultRules();
+  std::vector<std::string> rule_ids;
+  for (const auto& r : rule_set) {
+    rule_ids.emplace_back(r->id());
+  }
+  Config config;
+  if (!opt.config.empty()) {
+    auto loaded = loadConfig(opt.config, rule_ids);
+    if (!loaded.ok()) {
+      std::cerr << "ambient-guard: " << loaded.error() << "\n";
+      return kExitUsage;
+    }
+    config = std::move(*loaded);
+  }
+  if (!opt.root_namespace.empty()) {
+    config.root_namespace = opt.root_namespace;
+  }
+  if (!opt.audit_log.empty()) {
+    config.audit.path = opt.audit_log;
+  }
+  if (opt.audit_max_size_mb > 0) {
+    config.audit.max_size_mb = opt.audit_max_size_mb;
+  }
+  if (opt.audit_max_files > 0) {
+    config.audit.max_files = opt.audit_max_files;
+  }
+
+  // Cluster state: from the API server (list + watch) with --kubeconfig or in a pod, else from
+  // backup files (offline use), else empty.
+  StateStore store;
+  std::optional<KubeConfig> kube;
+  if (!opt.kubeconfig.empty()) {
+    auto loaded = loadKubeConfig(opt.kubeconfig, opt.kube_context);
+    if (!loaded.ok()) {
+      std::cerr << "ambient-guard: " << loaded.error() << "\n";
+      return kExitUsage;
+    }
+    kube = std::move(*loaded);
+  } else if (opt.state_files.empty() && inClusterEnvironment()) {
+    auto loaded = inClusterConfig();
+    if (!loaded.ok()) {
+      std::cerr << "ambient-guard: in-cluster config: " << loaded.error() << "\n";
+      return kExitUsage;
+    }
+    kube = std::move(*loaded);
+  }
+  if (kube && !opt.state_files.empty()) {
+    std::cerr << "ambient-guard: --state and --kubeconfig are exclusive (offline backup or live "
+                 "cluster)\n";
+    return kExitUsage;
+  }
+  if (!opt.state_files.empty()) {
+    std::vector<AnyObject> objects;
+    LoadStats stats;
+    for (const auto& f : opt.state_files) {
+      auto loaded = loadFile(f, objects);
+      if (!loaded.ok()) {
+        std::cerr << "ambient-guard: " << loaded.error() << "\n";
+        return kExitUsage;
+      }
+      stats.merge(*loaded);
+    }
+    store.publish(Snapshot::build(std::move(objects)));
+    spdlog::info("cluster state from {} file(s): {}", opt.state_files.size(), stats.summary());
+  } else if (!kube) {
+    spdlog::warn("no --state and no --kubeconfig: starting with an empty cluster");
+  }
+
+  Metrics metrics;
+  std::unique_ptr<CertReloader> certs = servingCertificate(opt);
+  if (certs == nullptr) {
+    return kExitUsage;
+  }
+  certs->onLoad([&metrics](const CertKey& ck) { metrics.setCertExpiry(ck.notAfter()); });
+
+  rules::MeshSettings mesh;
+  mesh.root_namespace = config.root_namespace;
+  auto defaults = ruleDefaults(rule_set);
+  Reviewer reviewer(std::move(rule_set), mesh);
+  Enforcer enforcer(config, std::move(defaults));
+  AdmissionPipeline pipeline(reviewer, enforcer, store, &metrics);
+  // An audit file that cannot be opened is logged and counted, and serving starts anyway.
+  std::unique_ptr<AuditLog> audit;
+  if (!config.audit.path.empty()) {
+    audit = std::make_unique<AuditLog>(auditLogOptions(config.audit), &metrics);
+    pipeline.setAuditLog(audit.get());
+  }
+
+  ServerOptions sopt;
+  sopt.host = host;
+  sopt.port = port;
+  sopt.max_connections = opt.max_connections;
+  sopt.max_request_bytes = opt.max_request_bytes;
+
+  // SIGTERM/SIGINT are taken by one thread with sigwait, so block them before any thread starts.
+  // A peer closing mid-write must not kill the process.
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  // The watch starts before the server binds: /readyz stays 503 until every initial list is in.
+  std::unique_ptr<KubeWatch> watch;
+  if (kube) {
+    spdlog::info("cluster state from {} (list + watch)", kube->url());
+    watch = std::make_unique<KubeWatch>(std::move(*kube), store, metrics.registry());
+    auto started = watch->start();
+    if (!started.ok()) {
+      std::cerr << "ambient-guard: " << started.error() << "\n";
+      return kExitUsage;
+    }
+  }
+
+  WebhookServer server(sopt, *certs, pipeline, metrics, store);
+  auto bound = server.bind();
+  if (!bound.ok()) {
+    std::cerr << "ambient-guard: " << bound.error() << "\n";
+    return kExitError;
+  }
+  spdlog::info("serving on https://{}:{} (mode {}, {} namespace override(s), mutation {})", host,
+               *bound, modeName(config.mode), config.namespace_overrides.size(),
+               config.mutation_enabled ? "on" : "off");
+
+  std::atomic<bool> done{false};
+  std::thread signals([&] {
+    const timespec tick{0, 200 * 1000 * 1000};
+    while (!done.load()) {
+      siginfo_t info;
+      const int sig = sigtimedwait(&sigs, &info, &tick);
+      if (sig == SIGTERM || sig == SIGINT) {
+        spdlog::info("{}: draining in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        server.shutdown();
+        return;
+      }
+    }
+  });
+  server.serve();
+  done = true;
+  signals.join();
+  if (watch) {
+    watch->stop();
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void registerServeCommand(CLI::App& app, int& exit_code) {
+  auto opt = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand("serve", "Run the admission webhook (HTTPS)");
+  cmd->add_option("--listen", opt->listen, "Address and port to listen on")
+      ->capture_default_str();
+  cmd->add_option("--cert", opt->cert, "Serving certificate (PEM, chain allowed); reloaded on change");
+  cmd->add_option("--key", opt->key, "Private key of --cert (PEM)");
+  cmd->add_option("--config", opt->config, "Enforcement configuration (YAML)");
+  cmd->add_option("--state", opt->state_files,
+                  "Cluster state from backup files (kubectl get -A -o yaml|json)");
+  cmd->add_option("--kubeconfig", opt->kubeconfig,
+                  "Watch the cluster with this kubeconfig (default in a pod: the service account)");
+  cmd->add_option("--context", opt->kube_context, "kubeconfig context (default: current-context)");
+  cmd->add_option("--service", opt->service, "Service name, for the generated certificate's SANs")
+      ->capture_default_str();
+  cmd->add_option("--namespace", opt->service_namespace,
+                  "Service namespace, for the generated certificate's SANs")
+      ->capture_default_str();
+  cmd->add_option("--ca-bundle-out", opt->ca_bundle_out,
+                  "Where to write the generated CA (PEM) when no --cert is given");
+  cmd->add_option("--root-namespace", opt->root_namespace,
+                  "Istio root namespace (overrides the config's rootNamespace)");
+  cmd->add_option("--max-connections", opt->max_connections,
+                  "Concurrent connections served (one worker thread each)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
+  cmd->add_option("--max-request-bytes", opt->max_request_bytes,
+                  "Largest request body accepted (413 above)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  cmd->add_option("--audit-log", opt->audit_log,
+                  "Audit log: one JSON line per admission decision, to this file (rotated) or - "
+                  "for stdout (overrides the config's audit.path)");
+  cmd->add_option("--audit-max-size-mb", opt->audit_max_size_mb,
+                  "Rotate the audit file at this size (default: audit.maxSizeMB, 100)")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--audit-max-files", opt->audit_max_files,
+                  "Rotated audit files kept (default: audit.maxFiles, 5)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--log-level", opt->log_level, "trace|debug|info|warn|error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  cmd->callback([opt, &exit_code] { exit_code = runServe(*opt); });
+}
+
+}  // namespace ambient_guard

@@ -1,0 +1,42 @@
+// StateStore: the current cluster snapshot, shared by request threads and the writer (the watch,
+// or a one-time load from backup files).
+//
+// Readers take a shared_ptr copy under a short mutex (std::atomic<std::shared_ptr> is not in
+// GCC 12's libstdc++); writers build the next immutable Snapshot off to the side and swap it in,
+// so readers never see a half-applied update and never wait for a build.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "model/cluster_state.h"
+
+namespace ambient_guard {
+
+class StateStore {
+ public:
+  StateStore() : current_(Snapshot::empty()) {}
+  explicit StateStore(std::shared_ptr<const Snapshot> initial) : current_(std::move(initial)) {}
+
+  // Returns the current snapshot; never null.
+  std::shared_ptr<const Snapshot> current() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return current_;
+  }
+  // Makes `next` the current snapshot.
+  void publish(std::shared_ptr<const Snapshot> next) {
+    std::lock_guard<std::mutex> lock(mu_);
+    current_ = std::move(next);
+  }
+  // Ready once every initial list has completed (always true for file-fed state).
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
+  void setReady(bool ready) { ready_.store(ready, std::memory_order_release); }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> current_;
+  std::atomic<bool> ready_{true};
+};
+
+}  // namespace ambient_guard

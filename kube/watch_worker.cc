@@ -1,0 +1,389 @@
+#include <spdlog/spdlog.h>
+
+#include "kube/watch_internal.h"
+#include "model/decode.h"
+
+namespace ambient_guard {
+
+using watch_internal::json;
+using Clock = std::chrono::steady_clock;
+
+namespace watch_internal {
+
+// Parses JSON, dropping while parsing the two fields that dominate real objects and that no
+// rule reads: metadata.managedFields and the last-applied-configuration annotation (a full
+// copy of the object). Returns a discarded value on malformed input; never throws.
+json parseFiltered(std::string_view text) {
+  static const json::parser_callback_t kFilter = [](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::key && parsed.is_string()) {
+      const auto& key = parsed.get_ref<const std::string&>();
+      return key != "managedFields" && key != "kubectl.kubernetes.io/last-applied-configuration";
+    }
+    return true;
+  };
+  return json::parse(text.begin(), text.end(), kFilter, /*allow_exceptions=*/false);
+}
+
+std::string stringField(const json& j, const char* key) {
+  if (!j.is_object()) {
+    return {};
+  }
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+const json& metadataOf(const json& obj) {
+  static const json kEmpty = json::object();
+  if (!obj.is_object()) {
+    return kEmpty;
+  }
+  auto it = obj.find("metadata");
+  return it != obj.end() && it->is_object() ? *it : kEmpty;
+}
+
+// Returns the message of a Status body ("" when the body is not a Status).
+std::string statusMessage(const std::string& body) {
+  json status = json::parse(body, nullptr, false);
+  std::string msg = stringField(status, "message");
+  return msg.empty() ? body.substr(0, 200) : msg;
+}
+
+// Labels rules read on objects other than Namespaces are all in Istio's domains
+// (istio.io/use-waypoint, istio.io/waypoint-for, ...). Keeping only those is what lets 100k
+// objects fit in a few tens of MiB: chart and app labels are most of a Service's metadata.
+bool ruleLabel(std::string_view key) {
+  auto slash = key.find('/');
+  if (slash == std::string_view::npos) {
+    return false;
+  }
+  std::string_view prefix = key.substr(0, slash);
+  return prefix == "istio.io" || prefix.ends_with(".istio.io");
+}
+
+void compactLabels(AnyObject& obj) {
+  if (kindOf(obj) == Kind::kNamespace) {
+    return;  // allowedRoutes namespace selectors may use any Namespace label
+  }
+  Labels& labels = metaOf(obj).labels;
+  size_t keep = 0;
+  for (const auto& kv : labels.items()) {
+    keep += ruleLabel(kv.first) ? 1 : 0;
+  }
+  if (keep == labels.size()) {
+    return;
+  }
+  std::vector<std::pair<std::string, std::string>> kept;
+  kept.reserve(keep);
+  for (const auto& kv : labels.items()) {
+    if (ruleLabel(kv.first)) {
+      kept.push_back(kv);
+    }
+  }
+  labels = Labels(std::move(kept));
+}
+
+}  // namespace watch_internal
+
+using namespace watch_internal;  // NOLINT: this file implements the internals
+
+std::optional<AnyObject> KubeWatch::Impl::Worker::decode(json& item) {
+  // Items of built-in lists carry no apiVersion/kind (the List has them); CRD items and watch
+  // event objects do.
+  if (!item.contains("apiVersion")) {
+    item["apiVersion"] = res_.apiVersion();
+  }
+  if (!item.contains("kind")) {
+    item["kind"] = std::string(kindName(res_.kind));
+  }
+  auto decoded = decodeObject(item);
+  if (!decoded.ok()) {
+    // A malformed object must not block the others; the apiserver's own validation makes
+    // this rare (e.g. a CRD without a schema).
+    spdlog::warn("watch {}: skipping object: {}", kindName(res_.kind), decoded.error());
+    return std::nullopt;
+  }
+  if (!decoded->has_value()) {
+    return std::nullopt;
+  }
+  AnyObject obj = std::move(**decoded);
+  if (owner_.options_.compact_labels) {
+    compactLabels(obj);
+  }
+  return obj;
+}
+
+Outcome KubeWatch::Impl::Worker::list() {
+  std::vector<AnyObject> objects;
+  std::string cont;
+  std::string rv;
+  do {
+    std::string target = res_.path() + "?limit=" + std::to_string(owner_.options_.page_size);
+    if (!cont.empty()) {
+      target += "&continue=" + queryEscape(cont);
+    }
+    ApiResponse r = client_.get(target, owner_.options_.list_read_timeout);
+    if (owner_.stopping()) {
+      return Outcome::kStopped;
+    }
+    if (r.status == 0) {
+      setError("list " + res_.path() + ": " + r.error);
+      return Outcome::kError;
+    }
+    if (r.status == 404 && cont.empty()) {
+      return Outcome::kMissing;
+    }
+    if (r.status != 200) {
+      setError("list " + res_.path() + ": HTTP " + std::to_string(r.status) + ": " +
+               statusMessage(r.body));
+      // 410: the continue token expired (~5 min on etcd); the caller starts a new list.
+      return r.status == 410 ? Outcome::kGone
+                             : (r.status == 401 ? Outcome::kUnauthorized : Outcome::kError);
+    }
+    std::lock_guard<std::mutex> gate(owner_.decode_mu_);
+    json page = parseFiltered(r.body);
+    std::string().swap(r.body);
+    const json& meta = metadataOf(page);
+    auto items = page.is_object() ? page.find("items") : page.end();
+    if (page.is_discarded() || !page.is_object() ||
+        (items != page.end() && !items->is_array() && !items->is_null())) {
+      setError("list " + res_.path() + ": the response is not a List");
+      return Outcome::kError;
+    }
+    rv = stringField(meta, "resourceVersion");
+    cont = stringField(meta, "continue");
+    if (items != page.end() && items->is_array()) {
+      objects.reserve(objects.size() + items->size());
+      for (json& item : *items) {
+        if (auto obj = decode(item)) {
+          objects.push_back(std::move(*obj));
+        }
+      }
+    }
+  } while (!cont.empty());
+  objects.shrink_to_fit();
+  owner_.push(Update{Update::Type::kReplace, res_.kind, std::move(objects), std::nullopt, {}});
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.resource_version = rv;
+    status_.lists++;
+    status_.listed = true;
+    status_.missing = false;
+  }
+  owner_.touch(res_.kind);
+  return Outcome::kOk;
+}
+
+bool KubeWatch::Impl::Worker::handleEvent(std::string_view line, Outcome& verdict,
+                                          std::string& error) {
+  json event = parseFiltered(line);
+  if (event.is_discarded() || !event.is_object()) {
+    error = "malformed watch event";
+    verdict = Outcome::kError;
+    return false;
+  }
+  const std::string type = stringField(event, "type");
+  auto it = event.find("object");
+  if (it == event.end() || !it->is_object()) {
+    error = "watch event without an object";
+    verdict = Outcome::kError;
+    return false;
+  }
+  json& obj = *it;
+  if (type == "ERROR") {
+    // Usually a Status with code 410 "too old resource version" (reason Expired or Gone).
+    const int code = obj.value("code", 0);
+    const std::string reason = stringField(obj, "reason");
+    error =
+        "watch ERROR " + std::to_string(code) + " " + reason + ": " + stringField(obj, "message");
+    verdict =
+        (code == 410 || reason == "Expired" || reason == "Gone") ? Outcome::kGone : Outcome::kError;
+    return false;
+  }
+  std::string rv = stringField(metadataOf(obj), "resourceVersion");
+  if (type == "ADDED" || type == "MODIFIED") {
+    if (auto decoded = decode(obj)) {
+      owner_.push(Update{Update::Type::kPut, res_.kind, {}, std::move(decoded), {}});
+    }
+  } else if (type == "DELETED") {
+    const json& meta = metadataOf(obj);
+    ObjectKey key{res_.kind, stringField(meta, "namespace"), stringField(meta, "name")};
+    if (res_.kind == Kind::kNamespace || res_.kind == Kind::kGatewayClass) {
+      key.ns.clear();
+    }
+    owner_.push(Update{Update::Type::kRemove, res_.kind, {}, std::nullopt, std::move(key)});
+  } else if (type != "BOOKMARK") {
+    spdlog::warn("watch {}: ignoring event type \"{}\"", kindName(res_.kind), type);
+  }
+  if (!rv.empty()) {
+    setResourceVersion(std::move(rv));
+  }
+  owner_.touch(res_.kind);
+  return true;
+}
+
+Outcome KubeWatch::Impl::Worker::watch() {
+  const KubeWatchOptions& opt = owner_.options_;
+  std::uniform_int_distribution<int> timeout_dist(
+      opt.watch_timeout_min_s, std::max(opt.watch_timeout_min_s, opt.watch_timeout_max_s));
+  const int timeout = timeout_dist(rng_);
+  const std::string target = res_.path() + "?watch=true&allowWatchBookmarks=true" +
+                             "&resourceVersion=" + queryEscape(resourceVersion()) +
+                             "&timeoutSeconds=" + std::to_string(timeout);
+  constexpr size_t kMaxEventBytes = 64 << 20;
+  std::string buf;
+  size_t scanned = 0;
+  std::optional<Outcome> verdict;
+  std::string error;
+  const auto began = Clock::now();
+  bool any_event = false;
+  // Events are newline-delimited, but chunk boundaries are not event boundaries: keep the
+  // unterminated tail for the next chunk.
+  auto on_data = [&](std::string_view data) {
+    if (owner_.stopping()) {
+      verdict = Outcome::kStopped;
+      return false;
+    }
+    buf.append(data);
+    size_t start = 0;
+    for (;;) {
+      size_t nl = buf.find('\n', std::max(start, scanned));
+      if (nl == std::string::npos) {
+        break;
+      }
+      std::string_view line(buf.data() + start, nl - start);
+      start = nl + 1;
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+        continue;
+      }
+      Outcome v = Outcome::kOk;
+      any_event = true;
+      if (!handleEvent(line, v, error)) {
+        verdict = v;
+        return false;
+      }
+    }
+    buf.erase(0, start);
+    scanned = buf.size();
+    if (buf.size() > kMaxEventBytes) {
+      error = "watch event larger than 64 MiB";
+      verdict = Outcome::kError;
+      return false;
+    }
+    return true;
+  };
+  // The read timeout outlasts timeoutSeconds so that the server, not us, ends a quiet watch.
+  ApiResponse r = client_.stream(target, std::chrono::seconds(timeout + 30), on_data);
+  if (owner_.stopping()) {
+    return Outcome::kStopped;
+  }
+  if (verdict) {
+    setError(error);
+    return *verdict;
+  }
+  if (r.status == 0 || (r.status >= 200 && r.status < 300 && !r.error.empty())) {
+    setError("watch " + res_.path() + ": connection lost: " + r.error);
+    return Outcome::kError;
+  }
+  if (r.status != 200) {
+    setError("watch " + res_.path() + ": HTTP " + std::to_string(r.status) + ": " +
+             statusMessage(r.body));
+    switch (r.status) {
+      case 410:
+        return Outcome::kGone;
+      case 404:
+        return Outcome::kMissing;
+      case 401:
+        return Outcome::kUnauthorized;
+      default:
+        return Outcome::kError;
+    }
+  }
+  if (buf.find_first_not_of(" \t\r\n") != std::string::npos) {
+    setError("watch " + res_.path() + ": stream ended inside an event");
+    return Outcome::kError;
+  }
+  // A clean end (timeoutSeconds): resume at once, unless the server ends watches immediately.
+  if (!any_event && Clock::now() - began < std::chrono::seconds(1)) {
+    return Outcome::kError;
+  }
+  return Outcome::kEnded;
+}
+
+void KubeWatch::Impl::Worker::countRestart(const std::string& why) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.restarts++;
+  }
+  owner_.restarts_counter_[static_cast<int>(res_.kind)]->Increment();
+  spdlog::info("watch {}: restarting: {}", kindName(res_.kind), why);
+}
+
+void KubeWatch::Impl::Worker::run() {
+  bool need_list = true;
+  bool missing_reported = false;
+  while (!owner_.stopping()) {
+    if (need_list) {
+      Outcome o = list();
+      if (o == Outcome::kStopped) {
+        break;
+      }
+      if (o == Outcome::kOk) {
+        need_list = false;
+        backoff_.reset();
+        published_missing_ = false;
+      } else if (o == Outcome::kMissing) {
+        if (!missing_reported) {
+          spdlog::warn(
+              "{} is not served (404): its CRD is probably not installed; retrying "
+              "every {} s without holding readiness back",
+              res_.path(), owner_.options_.missing_retry.count() / 1000.0);
+          missing_reported = true;
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          status_.missing = true;
+          status_.listed = true;
+          status_.last_error = "not served (404)";
+        }
+        if (!published_missing_) {
+          owner_.push(Update{Update::Type::kMissing, res_.kind, {}, std::nullopt, {}});
+          published_missing_ = true;
+        }
+        if (!owner_.sleepFor(owner_.options_.missing_retry)) {
+          break;
+        }
+        continue;
+      } else {
+        countRestart(status().last_error);
+        if (!owner_.sleepFor(backoff_.next())) {
+          break;
+        }
+        continue;
+      }
+    }
+    Outcome o = watch();
+    switch (o) {
+      case Outcome::kStopped:
+        break;
+      case Outcome::kEnded:
+        backoff_.reset();
+        continue;
+      case Outcome::kGone:
+      case Outcome::kMissing:
+        need_list = true;  // relist and replace: deletions in the gap are not replayed
+        [[fallthrough]];
+      default:
+        countRestart(status().last_error);
+        if (!owner_.sleepFor(backoff_.next())) {
+          break;
+        }
+        continue;
+    }
+    break;
+  }
+  std::lock_guard<std::mutex> lock(owner_.stop_mu_);
+  done_ = true;
+  owner_.stop_cv_.notify_all();
+}
+
+}  // namespace ambient_guard

@@ -1,0 +1,365 @@
+#include "model/cluster_state.h"
+
+#include <algorithm>
+#include <optional>
+#include <tuple>
+
+namespace ambient_guard {
+
+namespace {
+
+template <class T>
+struct TypeTag {};
+
+}  // namespace
+
+// One typed vector per kind, so a Service costs sizeof(Service), not sizeof(AnyObject).
+struct Snapshot::Bucket {
+  std::tuple<std::vector<Namespace>, std::vector<Service>, std::vector<Gateway>,
+             std::vector<GatewayClass>, std::vector<AuthorizationPolicy>,
+             std::vector<PeerAuthentication>, std::vector<RequestAuthentication>,
+             std::vector<VirtualService>, std::vector<DestinationRule>, std::vector<EnvoyFilter>,
+             std::vector<Sidecar>, std::vector<WasmPlugin>, std::vector<NetworkPolicy>,
+             std::vector<Pod>, std::vector<Deployment>, std::vector<StatefulSet>,
+             std::vector<DaemonSet>, std::vector<Node>, std::vector<ConfigMap>,
+             std::vector<ResourceQuota>, std::vector<FelixConfiguration>,
+             std::vector<Installation>, std::vector<SecurityGroupPolicy>,
+             std::vector<CiliumNetworkPolicy>, std::vector<CiliumClusterwideNetworkPolicy>>
+      vectors;
+
+  template <class T>
+  std::vector<T>& of() {
+    return std::get<std::vector<T>>(vectors);
+  }
+  template <class T>
+  const std::vector<T>& of() const {
+    return std::get<std::vector<T>>(vectors);
+  }
+
+  // Calls fn(vector<T>&) for the vector of `kind`.
+  template <class Fn>
+  void withKind(Kind kind, Fn&& fn) {
+    std::apply(
+        [&](auto&... vecs) {
+          (
+              [&](auto& v) {
+                using T = typename std::decay_t<decltype(v)>::value_type;
+                if (T::kKind == kind) {
+                  fn(v);
+                }
+              }(vecs),
+              ...);
+        },
+        vectors);
+  }
+  template <class Fn>
+  void withKind(Kind kind, Fn&& fn) const {
+    const_cast<Bucket*>(this)->withKind(kind, [&](const auto& v) { fn(v); });
+  }
+  template <class Fn>
+  void forAll(Fn&& fn) {
+    std::apply([&](auto&... vecs) { (fn(vecs), ...); }, vectors);
+  }
+  template <class Fn>
+  void forAll(Fn&& fn) const {
+    std::apply([&](const auto&... vecs) { (fn(vecs), ...); }, vectors);
+  }
+
+  void put(AnyObject obj) {
+    std::visit(
+        [&](auto& o) {
+          using T = std::decay_t<decltype(o)>;
+          auto& vec = of<T>();
+          auto it = std::lower_bound(vec.begin(), vec.end(), o.name,
+                                     [](const T& a, const std::string& n) { return a.name < n; });
+          if (it != vec.end() && it->name == o.name) {
+            *it = std::move(o);
+          } else {
+            vec.insert(it, std::move(o));
+          }
+        },
+        obj);
+  }
+
+  void remove(Kind kind, const std::string& name) {
+    withKind(kind, [&](auto& vec) {
+      std::erase_if(vec, [&](const auto& o) { return o.name == name; });
+    });
+  }
+
+  bool empty() const {
+    bool all_empty = true;
+    forAll([&](const auto& v) { all_empty = all_empty && v.empty(); });
+    return all_empty;
+  }
+};
+
+namespace {
+
+std::string bucketOf(const AnyObject& obj) {
+  return clusterScoped(kindOf(obj)) ? std::string() : metaOf(obj).ns;
+}
+
+}  // namespace
+
+void Snapshot::finish() {
+  counts_ = {};
+  names_.clear();
+  for (const auto& [ns, bucket] : buckets_) {
+    bucket->forAll([&](const auto& v) {
+      using T = typename std::decay_t<decltype(v)>::value_type;
+      counts_[static_cast<int>(T::kKind)] += v.size();
+    });
+    if (!ns.empty()) {
+      names_.push_back(ns);
+    }
+  }
+  if (auto it = buckets_.find(""); it != buckets_.end()) {
+    for (const Namespace& n : it->second->of<Namespace>()) {
+      names_.push_back(n.name);
+    }
+  }
+  std::sort(names_.begin(), names_.end());
+  names_.erase(std::unique(names_.begin(), names_.end()), names_.end());
+}
+
+std::shared_ptr<const Snapshot> Snapshot::build(std::vector<AnyObject> objects) {
+  std::unordered_map<std::string, std::shared_ptr<Bucket>> work;
+  for (AnyObject& obj : objects) {
+    auto& b = work[bucketOf(obj)];
+    if (!b) {
+      b = std::make_shared<Bucket>();
+    }
+    // Append, then sort and dedupe once: O(n log n) instead of sorted inserts.
+    std::visit([&](auto& o) { b->of<std::decay_t<decltype(o)>>().push_back(std::move(o)); }, obj);
+  }
+  std::shared_ptr<Snapshot> s(new Snapshot());
+  for (auto& [ns, bucket] : work) {
+    bucket->forAll([](auto& vec) {
+      using T = typename std::decay_t<decltype(vec)>::value_type;
+      // Stable sort keeps input order among equal names, so "last one wins" is exact.
+      std::stable_sort(vec.begin(), vec.end(),
+                       [](const T& a, const T& b) { return a.name < b.name; });
+      auto dup_end = std::unique(vec.rbegin(), vec.rend(),
+                                 [](const T& a, const T& b) { return a.name == b.name; });
+      vec.erase(vec.begin(), dup_end.base());
+      vec.shrink_to_fit();
+    });
+    s->buckets_.emplace(ns, std::move(bucket));
+  }
+  s->finish();
+  return s;
+}
+
+std::shared_ptr<const Snapshot> Snapshot::empty() {
+  static const std::shared_ptr<const Snapshot> kEmpty = build({});
+  return kEmpty;
+}
+
+std::shared_ptr<const Snapshot> Snapshot::withChanges(std::vector<AnyObject> puts,
+                                                      const std::vector<ObjectKey>& removes) const {
+  std::shared_ptr<Snapshot> s(new Snapshot());
+  s->buckets_ = buckets_;
+  std::unordered_map<std::string, std::shared_ptr<Bucket>> copied;
+  auto writable = [&](const std::string& ns) -> Bucket& {
+    auto& c = copied[ns];
+    if (!c) {
+      auto it = s->buckets_.find(ns);
+      c = it != s->buckets_.end() ? std::make_shared<Bucket>(*it->second)
+                                  : std::make_shared<Bucket>();
+    }
+    return *c;
+  };
+  for (AnyObject& obj : puts) {
+    writable(bucketOf(obj)).put(std::move(obj));
+  }
+  for (const ObjectKey& key : removes) {
+    writable(clusterScoped(key.kind) ? std::string() : key.ns).remove(key.kind, key.name);
+  }
+  for (auto& [ns, bucket] : copied) {
+    if (bucket->empty()) {
+      s->buckets_.erase(ns);
+    } else {
+      s->buckets_[ns] = std::move(bucket);
+    }
+  }
+  s->finish();
+  return s;
+}
+
+std::shared_ptr<const Snapshot> Snapshot::withKindReplaced(Kind kind,
+                                                           std::vector<AnyObject> objects) const {
+  std::shared_ptr<Snapshot> s(new Snapshot());
+  std::unordered_map<std::string, std::shared_ptr<Bucket>> copied;
+  for (const auto& [ns, bucket] : buckets_) {
+    bool has_kind = false;
+    bucket->withKind(kind, [&](const auto& v) { has_kind = !v.empty(); });
+    if (has_kind) {
+      auto b = std::make_shared<Bucket>(*bucket);
+      b->withKind(kind, [](auto& v) { v.clear(); });
+      copied[ns] = std::move(b);
+    } else {
+      s->buckets_.emplace(ns, bucket);
+    }
+  }
+  for (AnyObject& obj : objects) {
+    if (kindOf(obj) != kind) {
+      continue;
+    }
+    const std::string ns = bucketOf(obj);
+    auto& c = copied[ns];
+    if (!c) {
+      auto it = s->buckets_.find(ns);
+      c = it != s->buckets_.end() ? std::make_shared<Bucket>(*it->second)
+                                  : std::make_shared<Bucket>();
+    }
+    c->put(std::move(obj));
+  }
+  for (auto& [ns, bucket] : copied) {
+    if (bucket->empty()) {
+      s->buckets_.erase(ns);
+    } else {
+      s->buckets_[ns] = std::move(bucket);
+    }
+  }
+  s->finish();
+  return s;
+}
+
+const Namespace* Snapshot::findNamespace(std::string_view name) const {
+  auto it = buckets_.find("");
+  if (it == buckets_.end()) {
+    return nullptr;
+  }
+  const auto& vec = it->second->of<Namespace>();
+  auto pos = std::lower_bound(vec.begin(), vec.end(), name,
+                              [](const Namespace& o, std::string_view n) { return o.name < n; });
+  if (pos != vec.end() && pos->name == name) {
+    return &*pos;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Snapshot::namespaceNames() const { return names_; }
+
+void Snapshot::forEach(Kind kind, std::string_view ns,
+                       const std::function<void(const Object&)>& fn) const {
+  if (clusterScoped(kind)) {
+    ns = "";
+  }
+  auto it = buckets_.find(std::string(ns));
+  if (it == buckets_.end()) {
+    return;
+  }
+  it->second->withKind(kind, [&](const auto& vec) {
+    for (const auto& o : vec) {
+      fn(o);
+    }
+  });
+}
+
+std::vector<AnyObject> Snapshot::objects() const {
+  std::vector<AnyObject> out;
+  for (const auto& [ns, bucket] : buckets_) {
+    bucket->forAll([&](const auto& vec) { out.insert(out.end(), vec.begin(), vec.end()); });
+  }
+  return out;
+}
+
+namespace {
+
+ObjectKey normalized(ObjectKey key) {
+  if (clusterScoped(key.kind)) {
+    key.ns.clear();
+  }
+  return key;
+}
+
+}  // namespace
+
+OverlayView::OverlayView(const ClusterView& base, AnyObject obj)
+    : base_(base), key_(normalized(keyOf(obj))), put_(std::move(obj)) {
+  if (key_.ns.empty()) {
+    metaOf(*put_).ns.clear();
+  }
+}
+
+OverlayView::OverlayView(const ClusterView& base, ObjectKey removed)
+    : base_(base), key_(normalized(std::move(removed))) {}
+
+const Namespace* OverlayView::findNamespace(std::string_view name) const {
+  if (key_.kind == Kind::kNamespace && key_.name == name) {
+    return put_ ? &std::get<Namespace>(*put_) : nullptr;
+  }
+  return base_.findNamespace(name);
+}
+
+std::vector<std::string> OverlayView::namespaceNames() const {
+  std::vector<std::string> names = base_.namespaceNames();
+  const std::string touched = key_.kind == Kind::kNamespace ? key_.name : key_.ns;
+  if (touched.empty()) {
+    return names;  // another cluster-scoped kind
+  }
+  const bool listed = std::binary_search(names.begin(), names.end(), touched);
+  if (put_ && !listed) {
+    names.insert(std::lower_bound(names.begin(), names.end(), touched), touched);
+  } else if (!put_ && listed) {
+    // A removal keeps the name only while the namespace still has its Namespace object or
+    // some namespaced object (the ClusterView::namespaceNames contract).
+    bool left = findNamespace(touched) != nullptr;
+    for (int k = 0; !left && k < kKindCount; ++k) {
+      const Kind kind = static_cast<Kind>(k);
+      if (!clusterScoped(kind)) {
+        forEach(kind, touched, [&](const Object&) { left = true; });
+      }
+    }
+    if (!left) {
+      names.erase(std::lower_bound(names.begin(), names.end(), touched));
+    }
+  }
+  return names;
+}
+
+void OverlayView::forEach(Kind kind, std::string_view ns,
+                          const std::function<void(const Object&)>& fn) const {
+  if (clusterScoped(kind)) {
+    ns = "";
+  }
+  const bool ours = kind == key_.kind && ns == key_.ns;
+  bool emitted = false;
+  base_.forEach(kind, ns, [&](const Object& o) {
+    if (ours && o.name == key_.name) {
+      if (put_ && !emitted) {
+        fn(metaOf(*put_));
+        emitted = true;
+      }
+      return;
+    }
+    if (ours && put_ && !emitted && key_.name < o.name) {
+      fn(metaOf(*put_));  // keep name order
+      emitted = true;
+    }
+    fn(o);
+  });
+  if (ours && put_ && !emitted) {
+    fn(metaOf(*put_));
+  }
+}
+
+size_t OverlayView::count(Kind kind) const {
+  size_t n = base_.count(kind);
+  if (kind != key_.kind) {
+    return n;
+  }
+  bool existed = false;
+  base_.forEach(kind, key_.ns, [&](const Object& o) { existed = existed || o.name == key_.name; });
+  if (existed && !put_) {
+    return n - 1;
+  }
+  if (!existed && put_) {
+    return n + 1;
+  }
+  return n;
+}
+
+}  // namespace ambient_guard

@@ -1,0 +1,113 @@
+// ClusterState: the read-only, indexed view of the cluster that rules evaluate against.
+//
+// `ClusterView` is the interface rules read. `Snapshot` is the immutable, namespace-indexed
+// implementation built from a backup file or from the watch; it is shared between request
+// threads as `std::shared_ptr<const Snapshot>` and never changes once built. `OverlayView`
+// presents a snapshot with one object added, replaced or removed: the cluster as it would be
+// if the admission request under review were admitted. Neither takes locks.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "model/objects.h"
+
+namespace ambient_guard {
+
+class ClusterView {
+ public:
+  virtual ~ClusterView() = default;
+
+  // Returns the Namespace object, or nullptr when the cluster has none by that name.
+  virtual const Namespace* findNamespace(std::string_view name) const = 0;
+  // Returns the names of every namespace that has a Namespace object or namespaced objects,
+  // sorted.
+  virtual std::vector<std::string> namespaceNames() const = 0;
+  // Calls fn for each object of `kind` in namespace `ns` ("" for cluster-scoped kinds).
+  virtual void forEach(Kind kind, std::string_view ns,
+                       const std::function<void(const Object&)>& fn) const = 0;
+  // Returns the number of objects of `kind` across all namespaces.
+  virtual size_t count(Kind kind) const = 0;
+
+  // Returns the objects of type T in namespace ns, in name order.
+  template <class T>
+  std::vector<const T*> list(std::string_view ns) const {
+    std::vector<const T*> out;
+    forEach(T::kKind, ns, [&](const Object& o) { out.push_back(static_cast<const T*>(&o)); });
+    return out;
+  }
+  // Returns the object of type T named ns/name, or nullptr.
+  template <class T>
+  const T* find(std::string_view ns, std::string_view name) const {
+    const T* found = nullptr;
+    forEach(T::kKind, ns, [&](const Object& o) {
+      if (o.name == name) {
+        found = static_cast<const T*>(&o);
+      }
+    });
+    return found;
+  }
+};
+
+// Immutable snapshot indexed by namespace and kind. Namespaces are held in shared, immutable
+// buckets, so `withChanges` builds the next snapshot by copying only the buckets it touches:
+// a watch event costs O(objects in that namespace + number of namespaces), not O(cluster).
+class Snapshot final : public ClusterView {
+ public:
+  // Builds a snapshot. Later objects with the same kind/namespace/name replace earlier ones.
+  static std::shared_ptr<const Snapshot> build(std::vector<AnyObject> objects);
+  static std::shared_ptr<const Snapshot> empty();
+
+  // Returns a new snapshot: this one with `puts` added or replacing, then `removes` removed.
+  std::shared_ptr<const Snapshot> withChanges(std::vector<AnyObject> puts,
+                                              const std::vector<ObjectKey>& removes) const;
+  // Returns a new snapshot in which every object of `kind` is replaced by `objects` (a relist).
+  std::shared_ptr<const Snapshot> withKindReplaced(Kind kind, std::vector<AnyObject> objects) const;
+
+  const Namespace* findNamespace(std::string_view name) const override;
+  std::vector<std::string> namespaceNames() const override;
+  void forEach(Kind kind, std::string_view ns,
+               const std::function<void(const Object&)>& fn) const override;
+  size_t count(Kind kind) const override { return counts_[static_cast<int>(kind)]; }
+
+  // Returns every object of the snapshot (a copy), e.g. to build the next one.
+  std::vector<AnyObject> objects() const;
+
+  // Objects of one namespace: one vector per kind, each sorted by name. Public for the
+  // implementation's helpers; treat as opaque.
+  struct Bucket;
+
+ private:
+  Snapshot() = default;
+  void finish();
+  std::unordered_map<std::string, std::shared_ptr<const Bucket>> buckets_;  // "" = cluster-scoped
+  std::vector<std::string> names_;                                         // sorted
+  std::array<size_t, kKindCount> counts_{};
+};
+
+// A view of `base` with one object put (added or replaced) or removed.
+class OverlayView final : public ClusterView {
+ public:
+  // The cluster with `obj` added or replacing the object with the same key.
+  OverlayView(const ClusterView& base, AnyObject obj);
+  // The cluster without the object `removed`.
+  OverlayView(const ClusterView& base, ObjectKey removed);
+
+  const Namespace* findNamespace(std::string_view name) const override;
+  std::vector<std::string> namespaceNames() const override;
+  void forEach(Kind kind, std::string_view ns,
+               const std::function<void(const Object&)>& fn) const override;
+  size_t count(Kind kind) const override;
+
+ private:
+  const ClusterView& base_;
+  ObjectKey key_;
+  std::optional<AnyObject> put_;  // nullopt: removal
+};
+
+}  // namespace ambient_guard

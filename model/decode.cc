@@ -1,0 +1,491 @@
+#include "model/decode.h"
+
+#include <ctime>
+#include <stdexcept>
+
+#include "model/decode_platform.h"
+#include "model/decode_platform_util.h"
+
+namespace ambient_guard {
+namespace {
+
+using nlohmann::json;
+
+// The JSON field helpers shared with the platform decoders; errors are PlatformDecodeError
+// ("<field path> <problem>"). intAt stays local: here a missing port is 0, not nullopt.
+using platform_decode::fail;
+using platform_decode::idx;
+using platform_decode::labelMap;
+using platform_decode::listAt;
+using platform_decode::member;
+using platform_decode::objectAt;
+using platform_decode::scalar;
+using platform_decode::specOf;
+using platform_decode::stringAt;
+using platform_decode::stringList;
+
+int32_t intAt(const json& j, const char* key, const std::string& path) {
+  const json* m = member(j, key);
+  if (m == nullptr) {
+    return 0;
+  }
+  if (m->is_number_integer()) {
+    return static_cast<int32_t>(m->get<int64_t>());
+  }
+  if (m->is_string()) {
+    try {
+      return std::stoi(m->get<std::string>());
+    } catch (const std::exception&) {
+    }
+  }
+  fail(path + "." + key, "must be an integer");
+}
+
+WorkloadSelector selectorAt(const json& spec, const char* key, const char* labels_key,
+                            const std::string& path) {
+  WorkloadSelector sel;
+  const json* s = objectAt(spec, key, path);
+  if (s != nullptr) {
+    sel.present = true;
+    sel.match_labels = labelMap(member(*s, labels_key), path + "." + key + "." + labels_key);
+  }
+  return sel;
+}
+
+TargetRef targetRef(const json& j, const std::string& path) {
+  if (!j.is_object()) {
+    fail(path, "must be an object");
+  }
+  TargetRef ref;
+  ref.group = stringAt(j, "group", path);
+  ref.kind = stringAt(j, "kind", path);
+  ref.name = stringAt(j, "name", path);
+  ref.ns = stringAt(j, "namespace", path);
+  return ref;
+}
+
+std::vector<TargetRef> targetRefs(const json& spec, const std::string& path) {
+  std::vector<TargetRef> refs;
+  if (const json* one = member(spec, "targetRef")) {
+    refs.push_back(targetRef(*one, path + ".targetRef"));
+  }
+  if (const json* many = listAt(spec, "targetRefs", path)) {
+    for (size_t i = 0; i < many->size(); ++i) {
+      refs.push_back(targetRef((*many)[i], path + ".targetRefs[" + std::to_string(i) + "]"));
+    }
+  }
+  return refs;
+}
+
+void decodeMeta(const json& doc, Object& o) {
+  const json* meta = objectAt(doc, "metadata", "");
+  if (meta == nullptr) {
+    fail("metadata", "is missing");
+  }
+  o.name = stringAt(*meta, "name", "metadata");
+  if (o.name.empty()) {
+    fail("metadata.name", "is missing");
+  }
+  o.ns = stringAt(*meta, "namespace", "metadata");
+  o.labels = labelMap(member(*meta, "labels"), "metadata.labels");
+  const std::string ts = stringAt(*meta, "creationTimestamp", "metadata");
+  if (!ts.empty()) {
+    o.created = parseRfc3339(ts).value_or(0);
+  }
+}
+
+std::string annotation(const json& doc, const char* key) {
+  const json* meta = member(doc, "metadata");
+  const json* ann = meta == nullptr ? nullptr : member(*meta, "annotations");
+  if (ann == nullptr) {
+    return {};
+  }
+  if (!ann->is_object()) {
+    fail("metadata.annotations", "must be a map of strings");
+  }
+  return stringAt(*ann, key, "metadata.annotations");
+}
+
+
+
+// Keeps every non-empty list field of an AuthorizationPolicy source/operation under its Istio
+// name. Unknown fields are kept too: istiod rejects them, and rules only look up known names.
+std::vector<FieldValues> fieldValues(const json& j, const std::string& path) {
+  std::vector<FieldValues> out;
+  if (!j.is_object()) {
+    fail(path, "must be an object");
+  }
+  for (const auto& [k, v] : j.items()) {
+    if (v.is_array()) {
+      FieldValues fv{k, stringList(j, k.c_str(), path)};
+      if (!fv.values.empty()) {
+        out.push_back(std::move(fv));
+      }
+    }
+  }
+  return out;
+}
+
+Service decodeService(const json& doc) {
+  Service s;
+  const json& spec = specOf(doc);
+  s.selector = labelMap(member(spec, "selector"), "spec.selector");
+  if (const json* ports = listAt(spec, "ports", "spec")) {
+    for (size_t i = 0; i < ports->size(); ++i) {
+      const json& p = (*ports)[i];
+      std::string path = idx("spec.ports", i);
+      if (!p.is_object()) {
+        fail(path, "must be an object");
+      }
+      s.ports.push_back({intAt(p, "port", path), stringAt(p, "name", path),
+                         stringAt(p, "protocol", path), stringAt(p, "appProtocol", path)});
+    }
+  }
+  return s;
+}
+
+Gateway decodeGateway(const json& doc) {
+  Gateway g;
+  const json& spec = specOf(doc);
+  g.gateway_class = stringAt(spec, "gatewayClassName", "spec");
+  g.service_account = annotation(doc, "gateway.istio.io/service-account");
+  g.inbound_binding = annotation(doc, "ambient.istio.io/waypoint-inbound-binding");
+  if (const json* ls = listAt(spec, "listeners", "spec")) {
+    for (size_t i = 0; i < ls->size(); ++i) {
+      const json& l = (*ls)[i];
+      std::string path = idx("spec.listeners", i);
+      if (!l.is_object()) {
+        fail(path, "must be an object");
+      }
+      Listener listener{stringAt(l, "name", path), intAt(l, "port", path),
+                        stringAt(l, "protocol", path), {}};
+      if (const json* ar = objectAt(l, "allowedRoutes", path)) {
+        if (const json* nss = objectAt(*ar, "namespaces", path + ".allowedRoutes")) {
+          std::string np = path + ".allowedRoutes.namespaces";
+          std::string from = stringAt(*nss, "from", np);
+          if (!from.empty()) {
+            listener.allowed_routes.from = from;
+          }
+          if (const json* sel = objectAt(*nss, "selector", np)) {
+            listener.allowed_routes.selector =
+                labelMap(member(*sel, "matchLabels"), np + ".selector.matchLabels");
+          }
+        }
+      }
+      g.listeners.push_back(std::move(listener));
+    }
+  }
+  if (const json* status = objectAt(doc, "status", "")) {
+    const json* addrs = listAt(*status, "addresses", "status");
+    g.readiness = (addrs != nullptr && !addrs->empty()) ? GatewayReadiness::kReady
+                                                       : GatewayReadiness::kNotReady;
+  }
+  return g;
+}
+
+AuthorizationPolicy decodeAuthorizationPolicy(const json& doc) {
+  AuthorizationPolicy ap;
+  const json& spec = specOf(doc);
+  ap.selector = selectorAt(spec, "selector", "matchLabels", "spec");
+  ap.target_refs = targetRefs(spec, "spec");
+  std::string action = stringAt(spec, "action", "spec");
+  if (!action.empty()) {
+    ap.action = action;
+  }
+  if (const json* provider = objectAt(spec, "provider", "spec")) {
+    ap.provider = stringAt(*provider, "name", "spec.provider");
+  }
+  if (const json* rules = listAt(spec, "rules", "spec")) {
+    for (size_t i = 0; i < rules->size(); ++i) {
+      const json& r = (*rules)[i];
+      std::string path = idx("spec.rules", i);
+      AuthzRule rule;
+      if (r.is_null()) {
+        ap.rules.push_back(std::move(rule));
+        continue;
+      }
+      if (!r.is_object()) {
+        fail(path, "must be an object");
+      }
+      if (const json* from = listAt(r, "from", path)) {
+        for (size_t k = 0; k < from->size(); ++k) {
+          std::string fp = idx(path + ".from", k);
+          const json* src = objectAt((*from)[k], "source", fp);
+          rule.from.push_back(src == nullptr ? std::vector<FieldValues>{}
+                                             : fieldValues(*src, fp + ".source"));
+        }
+      }
+      if (const json* to = listAt(r, "to", path)) {
+        for (size_t k = 0; k < to->size(); ++k) {
+          std::string tp = idx(path + ".to", k);
+          const json* op = objectAt((*to)[k], "operation", tp);
+          rule.to.push_back(op == nullptr ? std::vector<FieldValues>{}
+                                          : fieldValues(*op, tp + ".operation"));
+        }
+      }
+      if (const json* when = listAt(r, "when", path)) {
+        for (size_t k = 0; k < when->size(); ++k) {
+          const json& c = (*when)[k];
+          std::string cp = idx(path + ".when", k);
+          if (!c.is_object()) {
+            fail(cp, "must be an object");
+          }
+          rule.when.push_back({stringAt(c, "key", cp), stringList(c, "values", cp),
+                               stringList(c, "notValues", cp)});
+        }
+      }
+      ap.rules.push_back(std::move(rule));
+    }
+  }
+  std::string dry = annotation(doc, "istio.io/dry-run");
+  const json* meta = member(doc, "metadata");
+  const json* ann = meta == nullptr ? nullptr : member(*meta, "annotations");
+  if (ann != nullptr && member(*ann, "istio.io/dry-run") != nullptr) {
+    ap.dry_run = dry;
+  }
+  return ap;
+}
+
+PeerAuthentication decodePeerAuthentication(const json& doc) {
+  PeerAuthentication pa;
+  const json& spec = specOf(doc);
+  pa.selector = selectorAt(spec, "selector", "matchLabels", "spec");
+  if (const json* mtls = objectAt(spec, "mtls", "spec")) {
+    pa.mode = stringAt(*mtls, "mode", "spec.mtls");
+  }
+  if (const json* ports = objectAt(spec, "portLevelMtls", "spec")) {
+    for (const auto& [port, cfg] : ports->items()) {
+      std::string path = "spec.portLevelMtls." + port;
+      int32_t n = 0;
+      try {
+        n = std::stoi(port);
+      } catch (const std::exception&) {
+        fail(path, "key must be a port number");
+      }
+      if (!cfg.is_object()) {
+        fail(path, "must be an object");
+      }
+      pa.port_modes.emplace_back(n, stringAt(cfg, "mode", path));
+    }
+  }
+  return pa;
+}
+
+RequestAuthentication decodeRequestAuthentication(const json& doc) {
+  RequestAuthentication ra;
+  const json& spec = specOf(doc);
+  ra.selector = selectorAt(spec, "selector", "matchLabels", "spec");
+  ra.target_refs = targetRefs(spec, "spec");
+  if (const json* rules = listAt(spec, "jwtRules", "spec")) {
+    for (size_t i = 0; i < rules->size(); ++i) {
+      if ((*rules)[i].is_object()) {
+        ra.issuers.push_back(stringAt((*rules)[i], "issuer", idx("spec.jwtRules", i)));
+      }
+    }
+  }
+  return ra;
+}
+
+void noteMatchFeatures(const json& match, const std::string& path, std::vector<std::string>& out) {
+  if (!match.is_object()) {
+    fail(path, "must be an object");
+  }
+  // Match fields with no HTTPRoute equivalent (spec §5.1).
+  static constexpr const char* kNone[] = {"sourceLabels", "sourceNamespace", "gateways",
+                                          "withoutHeaders", "ignoreUriCase", "scheme",
+                                          "statPrefix", "authority"};
+  for (const char* f : kNone) {
+    if (member(match, f) != nullptr) {
+      out.push_back(path + "." + f);
+    }
+  }
+  if (const json* uri = objectAt(match, "uri", path)) {
+    if (const json* prefix = member(*uri, "prefix");
+        prefix != nullptr && prefix->is_string() && prefix->get<std::string>() != "/") {
+      out.push_back(path + ".uri.prefix (HTTPRoute PathPrefix matches whole path segments)");
+    }
+  }
+  for (const char* kv : {"headers", "queryParams"}) {
+    if (const json* h = objectAt(match, kv, path)) {
+      for (const auto& [name, m] : h->items()) {
+        if (member(m, "prefix") != nullptr) {
+          out.push_back(path + "." + kv + "." + name + ".prefix");
+        }
+      }
+    }
+  }
+}
+
+VirtualService decodeVirtualService(const json& doc) {
+  VirtualService vs;
+  const json& spec = specOf(doc);
+  vs.hosts = stringList(spec, "hosts", "spec");
+  vs.gateways = stringList(spec, "gateways", "spec");
+  vs.export_to = stringList(spec, "exportTo", "spec");
+  vs.has_tcp_or_tls = member(spec, "tcp") != nullptr || member(spec, "tls") != nullptr;
+  auto& gaps = vs.no_httproute_equivalent;
+  if (const json* http = listAt(spec, "http", "spec")) {
+    for (size_t i = 0; i < http->size(); ++i) {
+      const json& h = (*http)[i];
+      std::string path = idx("spec.http", i);
+      if (!h.is_object()) {
+        fail(path, "must be an object");
+      }
+      for (const char* f : {"fault", "directResponse", "delegate"}) {
+        if (member(h, f) != nullptr) {
+          gaps.push_back(path + "." + f);
+        }
+      }
+      if (member(h, "retries") != nullptr) {
+        gaps.push_back(path + ".retries (HTTPRoute retry is experimental-channel only)");
+      }
+      if (const json* rw = objectAt(h, "rewrite", path)) {
+        if (member(*rw, "uriRegexRewrite") != nullptr) {
+          gaps.push_back(path + ".rewrite.uriRegexRewrite");
+        }
+      }
+      if (const json* matches = listAt(h, "match", path)) {
+        for (size_t m = 0; m < matches->size(); ++m) {
+          noteMatchFeatures((*matches)[m], idx(path + ".match", m), gaps);
+        }
+      }
+      if (const json* routes = listAt(h, "route", path)) {
+        for (size_t r = 0; r < routes->size(); ++r) {
+          std::string rp = idx(path + ".route", r);
+          const json* dest = objectAt((*routes)[r], "destination", rp);
+          if (dest == nullptr) {
+            continue;
+          }
+          VsDestination d{stringAt(*dest, "host", rp + ".destination"),
+                          stringAt(*dest, "subset", rp + ".destination")};
+          if (!d.subset.empty()) {
+            gaps.push_back(rp + ".destination.subset (use one Service per subset)");
+          }
+          vs.destinations.push_back(std::move(d));
+        }
+      }
+    }
+  }
+  return vs;
+}
+
+DestinationRule decodeDestinationRule(const json& doc) {
+  DestinationRule dr;
+  const json& spec = specOf(doc);
+  dr.host = stringAt(spec, "host", "spec");
+  if (const json* subsets = listAt(spec, "subsets", "spec")) {
+    for (size_t i = 0; i < subsets->size(); ++i) {
+      if ((*subsets)[i].is_object()) {
+        dr.subsets.push_back(stringAt((*subsets)[i], "name", idx("spec.subsets", i)));
+      }
+    }
+  }
+  return dr;
+}
+
+AnyObject decodeKind(Kind kind, const json& doc) {
+  switch (kind) {
+    case Kind::kNamespace:
+      return Namespace{};
+    case Kind::kService:
+      return decodeService(doc);
+    case Kind::kGateway:
+      return decodeGateway(doc);
+    case Kind::kGatewayClass: {
+      GatewayClass gc;
+      gc.controller = stringAt(specOf(doc), "controllerName", "spec");
+      return gc;
+    }
+    case Kind::kAuthorizationPolicy:
+      return decodeAuthorizationPolicy(doc);
+    case Kind::kPeerAuthentication:
+      return decodePeerAuthentication(doc);
+    case Kind::kRequestAuthentication:
+      return decodeRequestAuthentication(doc);
+    case Kind::kVirtualService:
+      return decodeVirtualService(doc);
+    case Kind::kDestinationRule:
+      return decodeDestinationRule(doc);
+    case Kind::kEnvoyFilter: {
+      EnvoyFilter ef;
+      ef.selector = selectorAt(specOf(doc), "workloadSelector", "labels", "spec");
+      ef.target_refs = targetRefs(specOf(doc), "spec");
+      return ef;
+    }
+    case Kind::kSidecar: {
+      Sidecar sc;
+      sc.selector = selectorAt(specOf(doc), "workloadSelector", "labels", "spec");
+      return sc;
+    }
+    case Kind::kWasmPlugin: {
+      WasmPlugin wp;
+      wp.selector = selectorAt(specOf(doc), "selector", "matchLabels", "spec");
+      wp.target_refs = targetRefs(specOf(doc), "spec");
+      return wp;
+    }
+    default:
+      if (isPlatformKind(kind)) {
+        return decodePlatformObject(kind, doc);  // model/decode_platform.cc
+      }
+      break;
+  }
+  fail("kind", "is not supported");
+}
+
+}  // namespace
+
+std::string documentKind(const json& doc) {
+  const json* k = member(doc, "kind");
+  return (k != nullptr && k->is_string()) ? k->get<std::string>() : std::string();
+}
+
+Result<std::optional<AnyObject>> decodeObject(const json& doc, int line) {
+  if (!doc.is_object()) {
+    return Error{"document is not an object"};
+  }
+  const json* api = member(doc, "apiVersion");
+  const json* kind = member(doc, "kind");
+  if (api == nullptr || !api->is_string() || kind == nullptr || !kind->is_string()) {
+    return Error{"object has no apiVersion/kind"};
+  }
+  std::optional<Kind> k = kindFromApi(api->get<std::string>(), kind->get<std::string>());
+  if (!k || !keepPlatformDocument(*k, doc)) {
+    return std::optional<AnyObject>();
+  }
+  std::string name = "?";
+  try {
+    if (const json* meta = member(doc, "metadata"); meta != nullptr && meta->is_object()) {
+      if (const json* n = member(*meta, "name"); n != nullptr && n->is_string()) {
+        name = n->get<std::string>();
+      }
+    }
+    Object meta_only;
+    decodeMeta(doc, meta_only);
+    AnyObject obj = decodeKind(*k, doc);
+    Object& m = metaOf(obj);
+    m = std::move(meta_only);
+    if (clusterScoped(*k)) {
+      m.ns.clear();
+    }
+    m.line = line;
+    return std::optional<AnyObject>(std::move(obj));
+  } catch (const PlatformDecodeError& e) {
+    return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
+  } catch (const nlohmann::json::exception& e) {
+    return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
+  }
+}
+
+std::optional<int64_t> parseRfc3339(const std::string& text) {
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+}  // namespace ambient_guard

@@ -1,0 +1,160 @@
+#include "model/objects.h"
+
+#include <algorithm>
+
+namespace ambient_guard {
+
+Labels::Labels(std::vector<std::pair<std::string, std::string>> kv) : kv_(std::move(kv)) {
+  std::sort(kv_.begin(), kv_.end());
+  // Duplicate keys cannot come from JSON objects; keep the last one if a caller passes them.
+  auto last = std::unique(kv_.rbegin(), kv_.rend(),
+                          [](const auto& a, const auto& b) { return a.first == b.first; });
+  kv_.erase(kv_.begin(), last.base());
+}
+
+const std::string* Labels::get(std::string_view key) const {
+  auto it = std::lower_bound(kv_.begin(), kv_.end(), key,
+                             [](const auto& p, std::string_view k) { return p.first < k; });
+  if (it != kv_.end() && it->first == key) {
+    return &it->second;
+  }
+  return nullptr;
+}
+
+bool Labels::contains(const Labels& selector) const {
+  for (const auto& [k, v] : selector.kv_) {
+    const std::string* mine = get(k);
+    if (mine == nullptr || *mine != v) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void Labels::set(std::string key, std::string value) {
+  auto it = std::lower_bound(kv_.begin(), kv_.end(), key,
+                             [](const auto& p, const std::string& k) { return p.first < k; });
+  if (it != kv_.end() && it->first == key) {
+    it->second = std::move(value);
+  } else {
+    kv_.emplace(it, std::move(key), std::move(value));
+  }
+}
+
+void Labels::erase(std::string_view key) {
+  std::erase_if(kv_, [&](const auto& p) { return p.first == key; });
+}
+
+std::string Labels::str() const {
+  std::string out;
+  for (const auto& [k, v] : kv_) {
+    if (!out.empty()) {
+      out += ',';
+    }
+    out += k;
+    out += '=';
+    out += v;
+  }
+  return out;
+}
+
+namespace {
+
+struct KindInfo {
+  Kind kind;
+  std::string_view name;
+  std::string_view group;  // API group; "" for core
+};
+
+constexpr KindInfo kKinds[] = {
+    {Kind::kNamespace, "Namespace", ""},
+    {Kind::kService, "Service", ""},
+    {Kind::kGateway, "Gateway", "gateway.networking.k8s.io"},
+    {Kind::kGatewayClass, "GatewayClass", "gateway.networking.k8s.io"},
+    {Kind::kAuthorizationPolicy, "AuthorizationPolicy", "security.istio.io"},
+    {Kind::kPeerAuthentication, "PeerAuthentication", "security.istio.io"},
+    {Kind::kRequestAuthentication, "RequestAuthentication", "security.istio.io"},
+    {Kind::kVirtualService, "VirtualService", "networking.istio.io"},
+    {Kind::kDestinationRule, "DestinationRule", "networking.istio.io"},
+    {Kind::kEnvoyFilter, "EnvoyFilter", "networking.istio.io"},
+    {Kind::kSidecar, "Sidecar", "networking.istio.io"},
+    {Kind::kWasmPlugin, "WasmPlugin", "extensions.istio.io"},
+    {Kind::kNetworkPolicy, "NetworkPolicy", "networking.k8s.io"},
+    {Kind::kPod, "Pod", ""},
+    {Kind::kDeployment, "Deployment", "apps"},
+    {Kind::kStatefulSet, "StatefulSet", "apps"},
+    {Kind::kDaemonSet, "DaemonSet", "apps"},
+    {Kind::kNode, "Node", ""},
+    {Kind::kConfigMap, "ConfigMap", ""},
+    {Kind::kResourceQuota, "ResourceQuota", ""},
+    {Kind::kFelixConfiguration, "FelixConfiguration", "crd.projectcalico.org"},
+    {Kind::kInstallation, "Installation", "operator.tigera.io"},
+    {Kind::kSecurityGroupPolicy, "SecurityGroupPolicy", "vpcresources.k8s.aws"},
+    {Kind::kCiliumNetworkPolicy, "CiliumNetworkPolicy", "cilium.io"},
+    {Kind::kCiliumClusterwideNetworkPolicy, "CiliumClusterwideNetworkPolicy", "cilium.io"},
+    // Aliases: further API groups of a kind above (kindName indexes the rows above by Kind).
+    {Kind::kFelixConfiguration, "FelixConfiguration", "projectcalico.org"},
+};
+static_assert(sizeof(kKinds) / sizeof(kKinds[0]) >= kKindCount);
+
+}  // namespace
+
+std::string_view kindName(Kind kind) { return kKinds[static_cast<int>(kind)].name; }
+
+bool clusterScoped(Kind kind) {
+  return kind == Kind::kNamespace || kind == Kind::kGatewayClass || kind == Kind::kNode ||
+         kind == Kind::kFelixConfiguration || kind == Kind::kInstallation ||
+         kind == Kind::kCiliumClusterwideNetworkPolicy;
+}
+
+std::optional<Kind> kindFromApi(std::string_view api_version, std::string_view kind) {
+  std::string_view group;
+  if (auto slash = api_version.find('/'); slash != std::string_view::npos) {
+    group = api_version.substr(0, slash);
+  }
+  for (const auto& k : kKinds) {
+    if (k.name == kind && k.group == group) {
+      return k.kind;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Kind> kindFromName(std::string_view kind) {
+  for (const auto& k : kKinds) {
+    if (k.name == kind) {
+      return k.kind;
+    }
+  }
+  return std::nullopt;
+}
+
+Kind kindOf(const AnyObject& obj) {
+  return std::visit([](const auto& o) { return std::decay_t<decltype(o)>::kKind; }, obj);
+}
+
+const Object& metaOf(const AnyObject& obj) {
+  return std::visit([](const auto& o) -> const Object& { return o; }, obj);
+}
+
+Object& metaOf(AnyObject& obj) {
+  return std::visit([](auto& o) -> Object& { return o; }, obj);
+}
+
+std::string ObjectKey::str() const {
+  std::string out(kindName(kind));
+  out += ' ';
+  if (!ns.empty() && kind != Kind::kNamespace) {
+    out += ns;
+    out += '/';
+  }
+  out += name;
+  return out;
+}
+
+ObjectKey keyOf(const AnyObject& obj) {
+  const Object& m = metaOf(obj);
+  return ObjectKey{kindOf(obj), m.ns, m.name};
+}
+
+}  // namespace ambient_guard

@@ -1,0 +1,203 @@
+// Istio ambient semantics: waypoints and their binding (spec §2).
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <tuple>
+
+#include "rules/ambient.h"
+
+namespace ambient_guard::ambient {
+
+std::string WaypointBinding::problem() const {
+  const std::string target = "\"" + ns + "/" + name + "\"";
+  switch (status) {
+    case Status::kNotFound:
+    case Status::kNotReady:
+      return "waypoint " + target + " is not ready";
+    case Status::kNotAWaypoint:
+      return "Gateway " + target + " is not a waypoint (gatewayClassName is not istio-waypoint)";
+    case Status::kAttachmentDenied:
+      return "we are not permitted to attach to waypoint " + target + " (missing allowedRoutes?)";
+    case Status::kUnsupportedTrafficType:
+      return std::string("attempting to bind to traffic type \"") +
+             (traffic == TrafficType::kService ? "service" : "workload") +
+             "\" which the waypoint " + target + " does not support";
+    default:
+      return "";
+  }
+}
+
+bool isWaypoint(const ClusterView& state, const Gateway& gw) {
+  if (gw.gateway_class == kWaypointClass) {
+    return true;
+  }
+  const GatewayClass* gc = state.find<GatewayClass>("", gw.gateway_class);
+  return gc != nullptr && gc->controller == kMeshController;
+}
+
+std::string waypointFor(const ClusterView& state, const Gateway& gw) {
+  if (const std::string* v = gw.labels.get(kWaypointForLabel)) {
+    return *v;
+  }
+  if (const GatewayClass* gc = state.find<GatewayClass>("", gw.gateway_class)) {
+    if (const std::string* v = gc->labels.get(kWaypointForLabel)) {
+      return *v;
+    }
+  }
+  return "service";
+}
+
+bool servesTraffic(std::string_view waypoint_for, TrafficType traffic) {
+  if (waypoint_for == "all") {
+    return true;
+  }
+  return traffic == TrafficType::kService ? waypoint_for == "service" : waypoint_for == "workload";
+}
+
+namespace {
+
+// Returns the listener named by the ambient.istio.io/waypoint-inbound-binding annotation
+// ("<protocol>" or "<protocol>/<port>", protocol NONE or PROXY): the one on that port, else for
+// PROXY the istio.io/PROXY listener; nullptr when the value is invalid or nothing matches.
+// Mirrors makeInboundBinding / findBoundListener, [I] waypoints.go.
+const Listener* boundListener(const Gateway& gw) {
+  const std::string& ann = gw.inbound_binding;
+  if (ann.empty() || std::count(ann.begin(), ann.end(), '/') > 1) {
+    return nullptr;
+  }
+  const size_t slash = ann.find('/');
+  const std::string_view protocol = std::string_view(ann).substr(0, slash);
+  if (protocol != "NONE" && protocol != "PROXY") {
+    return nullptr;
+  }
+  uint32_t port = 0;  // strconv.ParseUint errors leave 0
+  if (slash != std::string::npos) {
+    std::from_chars(ann.data() + slash + 1, ann.data() + ann.size(), port);
+  }
+  for (const Listener& l : gw.listeners) {
+    if (port != 0 ? l.port == static_cast<int32_t>(port)
+                  : (protocol == "PROXY" && l.protocol == "istio.io/PROXY")) {
+      return &l;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool waypointAdmitsNamespace(const ClusterView& state, const Gateway& gw,
+                             std::string_view client_ns) {
+  if (gw.ns == client_ns) {
+    return true;
+  }
+  // makeAllowedRoutes: the inbound-binding listener, else the HBONE listener, else Same.
+  const Listener* binding = boundListener(gw);
+  for (size_t i = 0; binding == nullptr && i < gw.listeners.size(); ++i) {
+    if (gw.listeners[i].protocol == "HBONE" && gw.listeners[i].port == 15008) {
+      binding = &gw.listeners[i];
+    }
+  }
+  if (binding == nullptr) {
+    return false;  // no HBONE listener means Same
+  }
+  const AllowedRoutes& ar = binding->allowed_routes;
+  if (ar.from == "All") {
+    return true;
+  }
+  if (ar.from == "Selector") {
+    const Namespace* n = state.findNamespace(client_ns);
+    Labels labels = n != nullptr ? n->labels : Labels();
+    // Kubernetes sets this label on every namespace; backups of old clusters may lack it.
+    labels.set("kubernetes.io/metadata.name", std::string(client_ns));
+    return labels.contains(ar.selector);
+  }
+  return false;
+}
+
+std::string waypointPrincipal(const Gateway& gw, std::string_view trust_domain) {
+  const std::string& sa = gw.service_account.empty() ? gw.name : gw.service_account;
+  return std::string(trust_domain) + "/ns/" + gw.ns + "/sa/" + sa;
+}
+
+std::vector<const Gateway*> waypointsIn(const ClusterView& state, std::string_view ns) {
+  std::vector<const Gateway*> out;
+  for (const Gateway* gw : state.list<Gateway>(ns)) {
+    if (isWaypoint(state, *gw) && gw->readiness != GatewayReadiness::kNotReady) {
+      out.push_back(gw);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+WaypointBinding bindTo(const ClusterView& state, std::string_view client_ns, std::string wp_ns,
+                       std::string wp_name, bool from_ns, TrafficType traffic) {
+  using Status = WaypointBinding::Status;
+  WaypointBinding b;
+  b.ns = std::move(wp_ns);
+  b.name = std::move(wp_name);
+  b.from_namespace_label = from_ns;
+  b.traffic = traffic;
+  const Gateway* gw = state.find<Gateway>(b.ns, b.name);
+  if (gw == nullptr) {
+    b.status = Status::kNotFound;
+    return b;
+  }
+  b.gateway = gw;
+  if (gw->readiness == GatewayReadiness::kNotReady) {
+    b.status = Status::kNotReady;
+    return b;
+  }
+  b.readiness_unknown = gw->readiness == GatewayReadiness::kUnknown;
+  if (!isWaypoint(state, *gw)) {
+    b.status = Status::kNotAWaypoint;
+    return b;
+  }
+  if (!waypointAdmitsNamespace(state, *gw, client_ns)) {
+    b.status = Status::kAttachmentDenied;
+    return b;
+  }
+  if (!servesTraffic(waypointFor(state, *gw), traffic)) {
+    // A namespace label that does not cover workload traffic silently leaves pods without a
+    // waypoint (waypoints.go:195-206); for our purposes both are "not bound".
+    b.status = Status::kUnsupportedTrafficType;
+    return b;
+  }
+  b.status = Status::kBound;
+  return b;
+}
+
+}  // namespace
+
+WaypointBinding resolveWaypoint(const ClusterView& state, std::string_view ns,
+                                const Labels* object_labels, TrafficType traffic) {
+  using Status = WaypointBinding::Status;
+  if (object_labels != nullptr) {
+    if (const std::string* wp = object_labels->get(kUseWaypointLabel)) {
+      if (*wp == "none") {
+        WaypointBinding b;
+        b.status = Status::kOptedOut;
+        return b;
+      }
+      const std::string* wp_ns = object_labels->get(kUseWaypointNamespaceLabel);
+      return bindTo(state, ns, wp_ns != nullptr ? *wp_ns : std::string(ns), *wp, false, traffic);
+    }
+  }
+  const Namespace* n = state.findNamespace(ns);
+  if (n != nullptr) {
+    if (const std::string* wp = n->labels.get(kUseWaypointLabel)) {
+      if (*wp == "none") {
+        WaypointBinding b;
+        b.status = Status::kOptedOut;
+        b.from_namespace_label = true;
+        return b;
+      }
+      const std::string* wp_ns = n->labels.get(kUseWaypointNamespaceLabel);
+      return bindTo(state, ns, wp_ns != nullptr ? *wp_ns : std::string(ns), *wp, true, traffic);
+    }
+  }
+  return WaypointBinding{};
+}
+
+}  // namespace ambient_guard::ambient

@@ -1,0 +1,61 @@
+// Reviewer: runs the rules for one write (admission) or one namespace (pre-flight check).
+//
+// It builds "the cluster after the write" as an OverlayView of the current snapshot, evaluates
+// every rule for the write's subject, and marks findings that the cluster already had before the
+// write (so an unrelated edit is never blocked for an old violation). No HTTP, no JSON, no
+// locks: one Reviewer serves every request thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "model/cluster_state.h"
+#include "model/objects.h"
+#include "rules/rule.h"
+
+namespace ambient_guard {
+
+enum class Operation { kCreate, kUpdate, kDelete, kConnect };
+
+// A decoded write: the new object for CREATE/UPDATE, the old one for UPDATE/DELETE.
+struct Change {
+  Operation op = Operation::kCreate;
+  std::optional<AnyObject> object;
+  std::optional<AnyObject> old_object;
+};
+
+class Reviewer {
+ public:
+  Reviewer(std::vector<std::unique_ptr<rules::Rule>> rules, rules::MeshSettings mesh);
+
+  // Returns the findings of every rule for the change against `state` (the cluster before the
+  // write). Findings the cluster already had before the write have pre_existing = true.
+  std::vector<rules::Finding> review(const ClusterView& state, const Change& change) const;
+
+  // Returns the findings for namespace ns as it is; when it is not ambient yet (and `what_if`),
+  // also as it would be if enrolled now (dataplane-mode=ambient, injection labels removed).
+  std::vector<rules::Finding> reviewNamespace(const ClusterView& state, std::string_view ns,
+                                              bool what_if = true) const;
+
+  // Returns the findings of every rule for one subject of `state`; `before` is the cluster
+  // before the write when `state` is the result of one (see rules::RuleContext::before).
+  // `preflight` adds the pre-flight-only rules (RuleDoc::preflight_only).
+  std::vector<rules::Finding> evaluate(const ClusterView& state, const rules::Subject& subject,
+                                       const ClusterView* before = nullptr,
+                                       bool preflight = false) const;
+
+  const std::vector<std::unique_ptr<rules::Rule>>& rules() const { return rules_; }
+  const rules::MeshSettings& mesh() const { return mesh_; }
+
+ private:
+  std::vector<std::unique_ptr<rules::Rule>> rules_;
+  rules::MeshSettings mesh_;
+};
+
+// Returns the namespace labels after enrollment the way ambient-guard's mutation does it:
+// istio.io/dataplane-mode=ambient, istio-injection and istio.io/rev removed.
+Namespace enrolled(const Namespace& ns);
+
+}  // namespace ambient_guard

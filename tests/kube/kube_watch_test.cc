@@ -1,0 +1,340 @@
+// List + watch against a fake API server (real TLS, real wire format): pagination, readiness,
+// events split across chunks, bookmarks, 410 in both forms, disconnects, missing CRDs, token
+// rotation, client certificates, metrics. Decisions that follow the cluster:
+// tests/webhook/live_decisions_test.cc.
+#include "kube/kube_watch.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "tests/testlib/fake_apiserver.h"
+#include "tests/testlib/testlib.h"
+#include "tests/testlib/watch_harness.h"
+
+namespace ambient_guard {
+namespace {
+
+using testing::eventually;
+using testing::FakeApiServer;
+using testing::fastOptions;
+using testing::Harness;
+using testing::namespaceJson;
+using testing::Request;
+constexpr const char* kCluster = testing::kWatchCluster;
+
+TEST(KubeWatch, ListsEveryKindPageByPageThenWatchesFromTheListVersion) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  h.start();
+  ASSERT_TRUE(h.ready());
+  auto s = h.state();
+  EXPECT_EQ(s->count(Kind::kNamespace), 5u);
+  EXPECT_EQ(s->count(Kind::kService), 3u);
+  EXPECT_EQ(s->count(Kind::kGatewayClass), 1u);
+  EXPECT_EQ(s->count(Kind::kPeerAuthentication), 1u);
+
+  // Core list items come without apiVersion/kind; they still decode, with their spec.
+  const Service* web = s->find<Service>("shop", "web");
+  ASSERT_NE(web, nullptr);
+  EXPECT_EQ(web->selector.str(), "app=web");
+  EXPECT_EQ(web->ports.at(0).port, 80);
+  // Only the labels rules read are kept on non-Namespace objects; Namespaces keep all.
+  EXPECT_EQ(web->labels.str(), "istio.io/use-waypoint=waypoint");
+  EXPECT_EQ(s->findNamespace("shop")->labels.str(),
+            "kubernetes.io/metadata.name=shop,team=payments");
+
+  // Five namespaces at two per page: three list requests, the later ones with continue tokens.
+  auto lists = h.requestsFor("namespaces", false);
+  ASSERT_EQ(lists.size(), 3u);
+  EXPECT_EQ(lists[0].params.count("continue"), 0u);
+  EXPECT_EQ(lists[0].params.at("limit"), "2");
+  EXPECT_FALSE(lists[1].params.at("continue").empty());
+  EXPECT_FALSE(lists[2].params.at("continue").empty());
+
+  // Every kind watches from its list's resourceVersion, with bookmarks, within 5-10 minutes.
+  ASSERT_TRUE(eventually([&] { return h.allWatching(); }));
+  const std::string list_rv = h.watch->status(Kind::kNamespace).resource_version;
+  auto watches = h.requestsFor("namespaces", true);
+  EXPECT_EQ(watches[0].params.at("resourceVersion"), list_rv);
+  EXPECT_EQ(watches[0].params.at("allowWatchBookmarks"), "true");
+  const int timeout = std::stoi(watches[0].params.at("timeoutSeconds"));
+  EXPECT_GE(timeout, 300);
+  EXPECT_LE(timeout, 600);
+  EXPECT_EQ(watches[0].token, "token-1");
+
+  EXPECT_EQ(h.metric("ambient_guard_state_objects", "Namespace"), 5);
+  EXPECT_EQ(h.metric("ambient_guard_state_objects", "Service"), 3);
+  EXPECT_EQ(h.metric("ambient_guard_watch_restarts_total", "Namespace"), 0);
+}
+
+TEST(KubeWatch, NotReadyAndNothingPublishedUntilEveryInitialListCompletes) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  h.server.holdLists("security.istio.io/peerauthentications", true);
+  h.start();
+  // Every other kind has listed and started watching; the held one has not answered.
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& r : watchedResources()) {
+      if (r.kind != Kind::kPeerAuthentication && h.requestsFor(r.plural, true).empty()) {
+        return false;
+      }
+    }
+    return !h.requestsFor("peerauthentications", false).empty();
+  }));
+  EXPECT_FALSE(h.store.ready());
+  EXPECT_FALSE(h.watch->ready());
+  EXPECT_EQ(h.state()->count(Kind::kNamespace), 0u);  // no partial state is ever published
+  h.server.holdLists("security.istio.io/peerauthentications", false);
+  ASSERT_TRUE(h.ready());
+  EXPECT_EQ(h.state()->count(Kind::kNamespace), 5u);
+  EXPECT_EQ(h.state()->count(Kind::kPeerAuthentication), 1u);
+}
+
+TEST(KubeWatch, AppliesAddedModifiedAndDeletedEventsSplitAcrossChunks) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  h.start();
+  ASSERT_TRUE(h.ready());
+
+  h.server.apply(namespaceJson("late", {{"istio.io/dataplane-mode", "ambient"}}));
+  ASSERT_TRUE(eventually([&] { return h.state()->findNamespace("late") != nullptr; }));
+  h.server.apply(namespaceJson("late", {{"istio.io/dataplane-mode", "none"}}));
+  ASSERT_TRUE(eventually([&] {
+    const Namespace* n = h.state()->findNamespace("late");
+    return n != nullptr && *n->labels.get("istio.io/dataplane-mode") == "none";
+  }));
+  ASSERT_TRUE(h.server.remove("v1", "Namespace", "", "late"));
+  ASSERT_TRUE(eventually([&] { return h.state()->findNamespace("late") == nullptr; }));
+
+  // A burst: events arrive several per chunk and cut across chunks; every one is applied.
+  for (int i = 0; i < 200; ++i) {
+    h.server.apply({{"apiVersion", "v1"},
+                    {"kind", "Service"},
+                    {"metadata", {{"name", "svc-" + std::to_string(i)}, {"namespace", "a2"}}},
+                    {"spec", {{"selector", {{"app", "x"}}}, {"ports", {{{"port", 80}}}}}}});
+  }
+  ASSERT_TRUE(h.server.remove("v1", "Service", "a2", "svc-7"));
+  // 202 objects without svc-7 only once the deletion, the last event, is applied (after 199 of
+  // the 200 additions the count is 202 too, with svc-7 still there).
+  ASSERT_TRUE(eventually([&] {
+    auto s = h.state();
+    return s->count(Kind::kService) == 3u + 199u && s->find<Service>("a2", "svc-7") == nullptr;
+  }));
+  EXPECT_NE(h.state()->find<Service>("a2", "svc-199"), nullptr);
+  EXPECT_EQ(h.requestsFor("services", false).size(), 2u);  // no relist
+  EXPECT_EQ(h.metric("ambient_guard_watch_restarts_total", "Service"), 0);
+  EXPECT_GE(h.metric("ambient_guard_watch_last_event_timestamp_seconds", "Service"), 1.7e9);
+}
+
+TEST(KubeWatch, DisconnectResumesFromTheLastResourceVersionWithoutRelisting) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  h.start();
+  ASSERT_TRUE(h.ready());
+  const std::string rv = h.server.apply(namespaceJson("b1"));
+  ASSERT_TRUE(eventually([&] { return h.watch->status(Kind::kNamespace).resource_version == rv; }));
+  const size_t lists = h.requestsFor("namespaces", false).size();
+
+  h.server.dropWatches("namespaces");  // cut mid-stream, no terminating chunk
+  ASSERT_TRUE(eventually([&] {
+    auto w = h.requestsFor("namespaces", true);
+    return w.size() >= 2 && w.back().params.at("resourceVersion") == rv;
+  }));
+  h.server.apply(namespaceJson("b2"));
+  ASSERT_TRUE(eventually([&] { return h.state()->findNamespace("b2") != nullptr; }));
+  EXPECT_EQ(h.requestsFor("namespaces", false).size(), lists);
+  EXPECT_GE(h.metric("ambient_guard_watch_restarts_total", "Namespace"), 1);
+  EXPECT_GE(h.watch->status(Kind::kNamespace).restarts, 1u);
+}
+
+TEST(KubeWatch, BookmarkMovesTheResumePoint) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  h.start();
+  ASSERT_TRUE(h.ready());
+  ASSERT_TRUE(eventually([&] { return h.server.openWatches("namespaces") == 1; }));
+  h.server.apply({{"apiVersion", "security.istio.io/v1"},
+                  {"kind", "PeerAuthentication"},
+                  {"metadata", {{"name", "p"}, {"namespace", "a1"}}}});
+  const std::string rv = h.server.resourceVersion();
+  h.server.bookmark();
+  ASSERT_TRUE(eventually([&] { return h.watch->status(Kind::kNamespace).resource_version == rv; }));
+  h.server.dropWatches("namespaces");
+  ASSERT_TRUE(eventually([&] {
+    auto w = h.requestsFor("namespaces", true);
+    return w.size() >= 2 && w.back().params.at("resourceVersion") == rv;
+  }));
+  EXPECT_EQ(h.state()->count(Kind::kNamespace), 5u);  // a bookmark changes no object
+}
+
+TEST(KubeWatch, ErrorEvent410RelistsAndDropsObjectsDeletedInTheGap) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  h.start();
+  ASSERT_TRUE(h.ready());
+  const size_t lists = h.requestsFor("namespaces", false).size();
+  // The deletion of a3 falls into history the server no longer has: only a relist shows it.
+  ASSERT_TRUE(h.server.remove("v1", "Namespace", "", "a3", /*notify=*/false));
+  h.server.compact();
+  h.server.expireWatches("namespaces");  // {"type":"ERROR","object":{…"code":410}}
+  ASSERT_TRUE(eventually([&] { return h.state()->findNamespace("a3") == nullptr; }));
+  EXPECT_GT(h.requestsFor("namespaces", false).size(), lists);
+  EXPECT_EQ(h.state()->count(Kind::kNamespace), 4u);
+  EXPECT_GE(h.metric("ambient_guard_watch_restarts_total", "Namespace"), 1);
+  EXPECT_NE(h.watch->status(Kind::kNamespace).last_error.find("410"), std::string::npos);
+  // The watch continues after the relist.
+  h.server.apply(namespaceJson("c1"));
+  ASSERT_TRUE(eventually([&] { return h.state()->findNamespace("c1") != nullptr; }));
+}
+
+TEST(KubeWatch, Http410OnWatchRelists) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  h.server.setGoneStyle(FakeApiServer::GoneStyle::kHttpStatus);
+  h.start();
+  ASSERT_TRUE(h.ready());
+  ASSERT_TRUE(h.server.remove("v1", "Service", "a1", "api", /*notify=*/false));
+  h.server.compact();
+  h.server.dropWatches("services");  // the resumed watch is answered with HTTP 410
+  ASSERT_TRUE(eventually([&] { return h.state()->find<Service>("a1", "api") == nullptr; }));
+  bool saw_410 = false;
+  for (const Request& r : h.requestsFor("services", true)) {
+    saw_410 = saw_410 || r.status == 410;
+  }
+  EXPECT_TRUE(saw_410);
+  EXPECT_GE(h.metric("ambient_guard_watch_restarts_total", "Service"), 1);
+}
+
+TEST(KubeWatch, ExpiredContinueTokenStartsTheListAgain) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  h.server.holdLists("namespaces", true, /*continuations_only=*/true);
+  h.start();
+  ASSERT_TRUE(eventually([&] {
+    for (const Request& r : h.requestsFor("namespaces", false)) {
+      if (r.params.count("continue") > 0) {
+        return true;
+      }
+    }
+    return false;
+  }));
+  h.server.compact();  // the held second page now answers 410
+  h.server.holdLists("namespaces", false);
+  ASSERT_TRUE(h.ready());
+  EXPECT_EQ(h.state()->count(Kind::kNamespace), 5u);
+  auto lists = h.requestsFor("namespaces", false);
+  EXPECT_EQ(lists[1].status, 410);
+  EXPECT_EQ(lists[2].params.count("continue"), 0u);  // a fresh list, not a retried page
+}
+
+TEST(KubeWatch, MissingCrdIsReportedAndDoesNotHoldReadinessBack) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  h.server.setServed("gateway.networking.k8s.io/gateways", false);
+  h.server.setServed("extensions.istio.io/wasmplugins", false);
+  h.start();
+  ASSERT_TRUE(h.ready());
+  EXPECT_TRUE(h.watch->status(Kind::kGateway).missing);
+  EXPECT_TRUE(h.watch->status(Kind::kWasmPlugin).missing);
+  EXPECT_FALSE(h.watch->status(Kind::kService).missing);
+
+  // The CRD gets installed later: the slow retry picks it up.
+  h.server.setServed("gateway.networking.k8s.io/gateways", true);
+  h.server.applyYaml(R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: shop}
+spec:
+  gatewayClassName: istio-waypoint
+  listeners: [{name: mesh, port: 15008, protocol: HBONE}]
+)");
+  ASSERT_TRUE(eventually([&] { return h.state()->find<Gateway>("shop", "waypoint") != nullptr; }));
+  EXPECT_FALSE(h.watch->status(Kind::kGateway).missing);
+  EXPECT_EQ(h.metric("ambient_guard_watch_restarts_total", "WasmPlugin"), 0);
+}
+
+TEST(KubeWatch, RotatedTokenIsReadFromDiskAfterA401) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  const std::string dir = testing::tempDir();
+  const std::string token_path = testing::writeFile(dir, "token", "token-1\n");
+  auto cfg = parseKubeConfig(h.server.kubeconfig(), "", "fake");
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  cfg->token = TokenSource::fromFile(token_path);  // in-cluster style: re-read from disk
+  h.startWith(std::move(*cfg));
+  ASSERT_TRUE(h.ready());
+  ASSERT_TRUE(eventually([&] { return h.allWatching(); }));
+
+  // The kubelet rotates the projected token; the server stops accepting the old one.
+  testing::writeFile(dir, "token", "token-2\n");
+  h.server.setToken("token-2");
+  h.server.dropWatches("namespaces");
+  h.server.apply(namespaceJson("after-rotation"));
+  ASSERT_TRUE(eventually([&] { return h.state()->findNamespace("after-rotation") != nullptr; }));
+  auto watches = h.requestsFor("namespaces", true);
+  EXPECT_EQ(watches.back().token, "token-2");
+  bool saw_401 = false;
+  for (const Request& r : watches) {
+    saw_401 = saw_401 || (r.status == 401 && r.token == "token-1");
+  }
+  EXPECT_TRUE(saw_401);
+}
+
+TEST(KubeWatch, AuthenticatesWithAClientCertificate) {
+  FakeApiServer::Options options;
+  options.require_client_cert = true;
+  options.token = "";
+  Harness h(options);
+  h.server.applyYaml(kCluster);
+  h.start(fastOptions(), /*client_cert=*/true);
+  ASSERT_TRUE(h.ready());
+  EXPECT_EQ(h.state()->count(Kind::kNamespace), 5u);
+}
+
+TEST(KubeWatch, VerifiesTheServerCertificateAgainstTheClusterCa) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  auto cfg = parseKubeConfig(h.server.kubeconfig(), "", "fake");
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  cfg->ca_pem = testing::makeTestPki().ca_pem;  // some other cluster's CA
+  h.startWith(std::move(*cfg));
+  ASSERT_TRUE(eventually([&] { return h.watch->status(Kind::kNamespace).restarts >= 2; }));
+  EXPECT_NE(h.watch->status(Kind::kNamespace).last_error.find("SSL"), std::string::npos)
+      << h.watch->status(Kind::kNamespace).last_error;
+  EXPECT_FALSE(h.store.ready());
+  EXPECT_TRUE(h.server.requests().empty());  // no request got past the handshake
+}
+
+TEST(KubeWatch, RejectsAnUnusableConfigAndStopsPromptlyWhileRequestsHang) {
+  StateStore store;
+  prometheus::Registry registry;
+  KubeConfig bad;
+  bad.host = "127.0.0.1";
+  bad.ca_pem = "not a certificate";
+  bad.source = "bad";
+  KubeWatch rejected(bad, store, registry);
+  auto started = rejected.start();
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(started.error().find("certificate authority"), std::string::npos);
+  EXPECT_TRUE(store.ready());  // nothing started, nothing changed
+
+  // Every list hangs on the server; stop() must still return (a hang fails the test by timeout).
+  Harness h;
+  h.server.applyYaml(kCluster);
+  for (const auto& r : watchedResources()) {
+    h.server.holdLists(r.group.empty() ? std::string(r.plural)
+                                       : std::string(r.group) + "/" + std::string(r.plural),
+                       true);
+  }
+  h.start();
+  ASSERT_TRUE(eventually([&] { return h.server.requests().size() >= watchedResources().size(); }));
+  h.watch->stop();
+  EXPECT_FALSE(h.store.ready());
+}
+
+}  // namespace
+}  // namespace ambient_guard
