@@ -20,11 +20,14 @@ test_translate_outputs_pass_server_dry_run() {
     [vs-features]="--state shop-cluster.yaml -f vs-features.yaml"
     [vs-features-experimental]="--state shop-cluster.yaml -f vs-features.yaml --gateway-api-channel experimental --waypoint shop-waypoint"
   )
-  local name out objects created failures=0 nsname
+  local name out objects commented created failures=0 nsname
   local goldens
   goldens=$(cd "$E2E_REPO/tests/testdata/translate/golden" && ls ./*.yaml | sed 's#^\./##; s#\.yaml$##' | sort)
   [[ $goldens == "$(printf '%s\n' "${!cases[@]}" | sort)" ]] ||
     fail "the cases here differ from tests/testdata/translate/golden/: $goldens"
+  # Without --state, the analyzer VirtualServices' routes lack backend ports and are written
+  # commented out; with their Services they are real HTTPRoutes, which the CRD's CEL rules judge.
+  cases[analyzer-virtualservices-with-state]="${cases[analyzer-virtualservices]} --state analyzer-services.yaml"
   for name in $(printf '%s\n' "${!cases[@]}" | sort); do
     # shellcheck disable=SC2086
     out=$(translate_case "$name" ${cases[$name]}) || fail "translate $name failed: $(cat "$E2E_WORK/translate-$name.err")"
@@ -33,7 +36,13 @@ test_translate_outputs_pass_server_dry_run() {
     for nsname in $(grep -E '^  namespace: ' <<<"$out" | awk '{print $2}' | sort -u); do
       k get namespace "$nsname" >/dev/null 2>&1 || k create namespace "$nsname" >/dev/null
     done
-    objects=$(grep -cE '^kind: ' <<<"$out")
+    objects=$(grep -cE '^kind: ' <<<"$out" || true)
+    commented=$(grep -cF '# COMMENTED OUT: ' <<<"$out" || true)
+    if ((objects == 0)); then
+      ((commented > 0)) || fail "translate $name wrote neither objects nor commented-out routes"
+      echo "translate $name: nothing to apply ($commented routes commented out)"
+      continue
+    fi
     kcap apply --dry-run=server -f - <<<"$out"
     created=$(grep -cF 'created (server dry run)' <<<"$KOUT" || true)
     if [[ $KRC != 0 || $created != "$objects" ]]; then
@@ -41,7 +50,7 @@ test_translate_outputs_pass_server_dry_run() {
       sed 's/^/  /' <<<"$KOUT"
       failures=$((failures + 1))
     else
-      echo "translate $name: $objects objects accepted"
+      echo "translate $name: $objects objects accepted$( ((commented == 0)) || echo " ($commented commented out)")"
     fi
   done
   ((failures == 0)) || fail "$failures translate output(s) rejected by the API server"
