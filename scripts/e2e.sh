@@ -33,6 +33,7 @@ FILTER=${1:-}
 # shellcheck source=tests/e2e/lib.sh
 source tests/e2e/lib.sh
 TEST_FILES=(
+  tests/e2e/test_rbac.sh
   tests/e2e/test_admission.sh
   tests/e2e/test_mutation.sh
   tests/e2e/test_waypoint.sh
