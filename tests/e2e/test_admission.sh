@@ -25,6 +25,24 @@ test_enforce_peer_authentication_disable_refused() {
   expect_out "mode DISABLE" "the message names the field"
   kcap -n e2e-enforce-pa get peerauthentication no-mtls
   expect_krc 1 "a refused write stores nothing"
+  # The same through server-side apply (a PATCH that creates: CREATE with CreateOptions) ...
+  kcap -n e2e-enforce-pa apply --server-side -f - < <(pa_disable)
+  expect_krc 1 "server-side apply of the same object"
+  expect_out 'admission webhook "validate.ambient-guard.io" denied the request: [peer-authentication-disable]' \
+    "server-side apply is judged the same"
+  # ... and as an UPDATE of an existing STRICT policy (the webhook sees the merged object).
+  kcap -n e2e-enforce-pa apply -f - <<YAML
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: no-mtls}
+spec: {mtls: {mode: STRICT}}
+YAML
+  expect_krc 0 "a STRICT PeerAuthentication"
+  kcap -n e2e-enforce-pa patch peerauthentication no-mtls --type=merge -p '{"spec":{"mtls":{"mode":"DISABLE"}}}'
+  expect_krc 1 "patching it to DISABLE"
+  expect_out 'denied the request: [peer-authentication-disable]' "the update is refused"
+  [[ $(k -n e2e-enforce-pa get peerauthentication no-mtls -o jsonpath='{.spec.mtls.mode}') == STRICT ]] ||
+    fail "the refused update changed the stored object"
 }
 
 # pilot (mode warn, failurePolicy Ignore): admitted, stored, and kubectl shows the finding as a
