@@ -57,22 +57,29 @@ if ((selected == 0)); then
   exit 2
 fi
 
-# Setup failures fail every selected test: the summary line is printed on every exit.
+# The summary line is printed on every exit: a failed setup fails every selected test, an
+# interrupted run every test that did not pass.
 E2E_PASSED=0
 E2E_FAILED=
+E2E_DONE=
 finish() {
   local rc=$?
   set +e
   e2e_cleanup
-  if [[ -z $E2E_FAILED ]]; then
-    echo "e2e: setup failed (status $rc); see the messages above"
-    echo "0 passed, $selected failed"
+  if [[ -z $E2E_DONE ]]; then
+    if [[ -n $E2E_FAILED ]]; then
+      echo "e2e: interrupted (status $rc)"
+    else
+      echo "e2e: setup failed (status $rc); see the messages above"
+    fi
+    echo "$E2E_PASSED passed, $((selected - E2E_PASSED)) failed"
     exit 1
   fi
   exit "$rc"
 }
 trap finish EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 ./scripts/setup.sh
 for tool in jq openssl curl go; do

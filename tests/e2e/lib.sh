@@ -95,6 +95,11 @@ stop_proc() {
 
 e2e_cleanup() {
   local f
+  # A test still running (the run was interrupted): stop it first, so that it starts nothing more.
+  if [[ -n ${E2E_TEST_PID:-} ]] && kill -0 "$E2E_TEST_PID" 2>/dev/null; then
+    kill -TERM "$E2E_TEST_PID" 2>/dev/null || true
+    wait "$E2E_TEST_PID" 2>/dev/null || true
+  fi
   if [[ -d ${E2E_WORK:-}/pids ]]; then
     # ambient-guard first (its watches would only log the API server going away), etcd last.
     for f in "$E2E_WORK"/pids/ag-* "$E2E_WORK"/pids/kube-apiserver* "$E2E_WORK"/pids/etcd; do
@@ -432,34 +437,35 @@ list_tests() {
 # run_tests FILTER FILE...: runs every matching test in its own subshell, prints PASS/FAIL per
 # test (with the test's output on failure) and the summary line.
 run_tests() {
-  local filter=$1 t start rc passed=0 failed=0
+  local filter=$1 t start rc
   shift
-  local -a failed_names=()
+  E2E_PASSED=0 E2E_FAILED=0 E2E_FAILED_NAMES=()
   mkdir -p "$E2E_WORK/logs/tests"
   for t in $(list_tests "$@"); do
     [[ -n $filter && ! $t =~ $filter ]] && continue
     start=$SECONDS
-    set +e
+    # In the background and waited for: a signal to scripts/e2e.sh interrupts `wait` at once
+    # (a foreground subshell would delay the trap until the test ends); the trap stops the test.
     (
       set -eEuo pipefail
       trap 'echo "command failed (status $?) at ${BASH_SOURCE[0]}:$LINENO: $BASH_COMMAND" >&2' ERR
       "$t"
-    ) >"$E2E_WORK/logs/tests/$t.log" 2>&1
-    rc=$?
-    set -e
+    ) >"$E2E_WORK/logs/tests/$t.log" 2>&1 &
+    E2E_TEST_PID=$!
+    rc=0
+    wait "$E2E_TEST_PID" || rc=$?
+    E2E_TEST_PID=
     if ((rc == 0)); then
-      passed=$((passed + 1))
+      E2E_PASSED=$((E2E_PASSED + 1))
       echo "PASS $t ($((SECONDS - start)) s)"
     else
-      failed=$((failed + 1))
-      failed_names+=("$t")
+      E2E_FAILED=$((E2E_FAILED + 1))
+      E2E_FAILED_NAMES+=("$t")
       echo "FAIL $t ($((SECONDS - start)) s)"
       sed 's/^/    /' "$E2E_WORK/logs/tests/$t.log"
     fi
   done
-  E2E_FAILED=$failed
-  E2E_PASSED=$passed
-  E2E_FAILED_NAMES=("${failed_names[@]}")
+  E2E_DONE=1
 }
 
 # After the tests: stops ambient-guard and counts a failure when it logged a sanitizer report
