@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test under AddressSanitizer + UndefinedBehavior-
 # Sanitizer (build-asan/: -O1, line tables only, so it builds about as fast as a release build).
-# AG_SANITIZE=0 runs them on the plain release build (build/) instead. The output ends with
-# ctest's summary. CI (.ci/run) runs exactly this.
+# AG_SANITIZE=0 runs them on the plain release build (build/) instead. Then, when the tests pass,
+# scripts/fuzz.sh runs each libFuzzer target for a short fixed time (AG_FUZZ=0 skips it;
+# AG_FUZZ_SECONDS sets the time per target). CI (.ci/run) runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -18,5 +19,7 @@ else
   echo "== build and test ($dir/)"
   ./scripts/build.sh
 fi
-cd "$dir"
-exec ctest --output-on-failure -j2 --timeout 600
+(cd "$dir" && ctest --output-on-failure -j2 --timeout 600)
+if [[ "${AG_FUZZ:-1}" == "1" ]]; then
+  ./scripts/fuzz.sh
+fi
