@@ -1,6 +1,7 @@
 // `ambient-guard serve`: the admission webhook over HTTPS.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <fstream>
 #include <iostream>
@@ -19,7 +20,9 @@
 #include "rules/reviewer.h"
 #include "rules/rule.h"
 #include "webhook/admission_audit.h"
+#include "audit/audit_review.h"
 #include "webhook/admission_pipeline.h"
+#include "webhook/client_auth.h"
 #include "webhook/config.h"
 #include "webhook/enforcement.h"
 #include "webhook/metrics.h"
@@ -50,7 +53,28 @@ struct ServeOptions {
   std::string audit_log;       // empty: the config's audit.path
   int audit_max_size_mb = 0;   // 0: the config's audit.maxSizeMB
   int audit_max_files = 0;     // 0: the config's audit.maxFiles
+  std::string max_state_staleness = "5m";
+  std::string client_ca;
+  std::vector<std::string> client_names;
 };
+
+// Raises the soft limit on open files to the hard one (as Go programs do): every connection is
+// a descriptor, and the default soft limit (often 1024) is below --max-connections.
+void raiseFileLimit(size_t max_connections) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    return;
+  }
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < max_connections + 256) {
+    spdlog::warn("open file limit {} is close to --max-connections {}: connections past it wait",
+                 lim.rlim_cur, max_connections);
+  }
+}
 
 // Splits "host:port" or "[v6]:port".
 bool parseListen(const std::string& text, std::string& host, int& port) {
@@ -126,6 +150,16 @@ std::unique_ptr<CertReloader> servingCertificate(const ServeOptions& opt) {
 }
 
 int runServe(const ServeOptions& opt) {
+  // SIGTERM/SIGINT are taken by one thread with sigwait, so block them before any thread starts
+  // (the audit log's writer, the watch, the workers inherit the mask). A peer closing mid-write
+  // must not kill the process.
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
   auto logger = spdlog::stderr_color_mt("ambient-guard");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(opt.log_level));
@@ -134,6 +168,21 @@ int runServe(const ServeOptions& opt) {
   int port = 0;
   if (!parseListen(opt.listen, host, port)) {
     std::cerr << "ambient-guard: --listen " << opt.listen << ": want ADDR:PORT\n";
+    return kExitUsage;
+  }
+  auto staleness = parseDuration(opt.max_state_staleness);
+  if (!staleness.ok() && opt.max_state_staleness != "0") {
+    std::cerr << "ambient-guard: --max-state-staleness " << opt.max_state_staleness << ": "
+              << staleness.error() << "\n";
+    return kExitUsage;
+  }
+  if (!opt.client_ca.empty()) {
+    if (auto policy = ClientPolicy::load(opt.client_ca, opt.client_names); !policy.ok()) {
+      std::cerr << "ambient-guard: " << policy.error() << "\n";
+      return kExitUsage;
+    }
+  } else if (!opt.client_names.empty()) {
+    std::cerr << "ambient-guard: --client-name needs --client-ca\n";
     return kExitUsage;
   }
 
@@ -230,21 +279,18 @@ int runServe(const ServeOptions& opt) {
   sopt.port = port;
   sopt.max_connections = opt.max_connections;
   sopt.max_request_bytes = opt.max_request_bytes;
+  sopt.client_ca_file = opt.client_ca;
+  sopt.client_names = opt.client_names;
+  raiseFileLimit(opt.max_connections);
 
-  // SIGTERM/SIGINT are taken by one thread with sigwait, so block them before any thread starts.
-  // A peer closing mid-write must not kill the process.
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   // The watch starts before the server binds: /readyz stays 503 until every initial list is in.
   std::unique_ptr<KubeWatch> watch;
   if (kube) {
     spdlog::info("cluster state from {} (list + watch)", kube->url());
-    watch = std::make_unique<KubeWatch>(std::move(*kube), store, metrics.registry());
+    KubeWatchOptions wopt;
+    wopt.max_staleness = std::chrono::milliseconds(staleness.ok() ? *staleness / 1000 : 0);
+    watch = std::make_unique<KubeWatch>(std::move(*kube), store, metrics.registry(), wopt);
     auto started = watch->start();
     if (!started.ok()) {
       std::cerr << "ambient-guard: " << started.error() << "\n";
@@ -326,6 +372,16 @@ void registerServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--audit-max-files", opt->audit_max_files,
                   "Rotated audit files kept (default: audit.maxFiles, 5)")
       ->check(CLI::Range(1, 1000));
+  cmd->add_option("--max-state-staleness", opt->max_state_staleness,
+                  "/readyz answers 503 while a watched kind has had no list, event or bookmark "
+                  "for longer (e.g. 90s, 5m; 0 = never)")
+      ->capture_default_str();
+  cmd->add_option("--client-ca", opt->client_ca,
+                  "Mutual TLS: /validate and /mutate answer only clients with a certificate "
+                  "signed by this CA (PEM); the probes stay open");
+  cmd->add_option("--client-name", opt->client_names,
+                  "With --client-ca: allowed subject CN or DNS SAN of the client certificate "
+                  "(repeatable; default: any)");
   cmd->add_option("--log-level", opt->log_level, "trace|debug|info|warn|error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

@@ -10,18 +10,39 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include <spdlog/spdlog.h>
 
 namespace ambient_guard {
 
 class ApiCredentials {
  public:
+  ApiCredentials() = default;
+  ApiCredentials(const ApiCredentials&) = delete;
+  ApiCredentials& operator=(const ApiCredentials&) = delete;
   ~ApiCredentials() {
-    X509_STORE_free(ca_);
+    for (X509* c : ca_) {
+      X509_free(c);
+    }
     X509_free(cert_);
     EVP_PKEY_free(key_);
   }
-  X509_STORE* ca_ = nullptr;  // nullptr: the system's default trust store
-  X509* cert_ = nullptr;      // client certificate, optional
+  // Returns a new store holding the CA certificates (empty ca_: nullptr, the system's store).
+  X509_STORE* newStore() const {
+    if (ca_.empty()) {
+      return nullptr;
+    }
+    X509_STORE* store = X509_STORE_new();
+    for (X509* c : ca_) {
+      X509_STORE_add_cert(store, c);
+    }
+    return store;
+  }
+  std::vector<X509*> ca_;  // empty: the system's default trust store
+  X509* cert_ = nullptr;   // client certificate, optional
   EVP_PKEY* key_ = nullptr;
   bool verify_ = true;
 };
@@ -62,17 +83,12 @@ Result<std::shared_ptr<const ApiCredentials>> ApiClient::credentials(const KubeC
   creds->verify_ = !config.insecure_skip_tls_verify;
   if (!config.ca_pem.empty()) {
     BIO* bio = BIO_new_mem_buf(config.ca_pem.data(), static_cast<int>(config.ca_pem.size()));
-    creds->ca_ = X509_STORE_new();
-    int added = 0;
     while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-      if (X509_STORE_add_cert(creds->ca_, cert) == 1) {
-        ++added;
-      }
-      X509_free(cert);
+      creds->ca_.push_back(cert);
     }
     BIO_free(bio);
     ERR_clear_error();  // the loop ends on a "no start line" error
-    if (added == 0) {
+    if (creds->ca_.empty()) {
       return Error{config.source + ": the certificate authority holds no PEM certificate"};
     }
   }
@@ -102,27 +118,72 @@ Result<std::shared_ptr<const ApiCredentials>> ApiClient::credentials(const KubeC
 ApiClient::ApiClient(KubeConfig& config, std::shared_ptr<const ApiCredentials> creds,
                      std::chrono::seconds connect_timeout)
     : config_(config), connect_timeout_(connect_timeout), creds_(std::move(creds)) {
-  if (creds_->cert_ != nullptr) {
-    client_ = std::make_unique<httplib::SSLClient>(config_.host, config_.port, creds_->cert_,
-                                                   creds_->key_);
-  } else {
-    client_ = std::make_unique<httplib::SSLClient>(config_.host, config_.port);
+  if (!config_.ca_file.empty()) {
+    ca_stamp_ = fileStamp(config_.ca_file);
   }
-  if (creds_->ca_ != nullptr) {
-    // set_ca_cert_store takes ownership; the store is shared by every client of the config.
-    X509_STORE_up_ref(creds_->ca_);
-    client_->set_ca_cert_store(creds_->ca_);
+  connectClient();
+}
+
+void ApiClient::refreshCa() {
+  if (config_.ca_file.empty()) {
+    return;
+  }
+  std::string stamp = fileStamp(config_.ca_file);
+  if (stamp.empty() || stamp == ca_stamp_) {
+    return;
+  }
+  ca_stamp_ = std::move(stamp);
+  std::ifstream in(config_.ca_file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  KubeConfig fresh;
+  fresh.source = config_.ca_file;
+  fresh.ca_pem = text.str();
+  fresh.insecure_skip_tls_verify = config_.insecure_skip_tls_verify;
+  auto parsed = credentials(fresh);
+  if (!parsed.ok()) {
+    spdlog::warn("cluster CA {}: {}; keeping the previous one", config_.ca_file, parsed.error());
+    return;
+  }
+  // The new CA with the client certificate we already hold.
+  auto next = std::const_pointer_cast<ApiCredentials>(*parsed);
+  if (creds_->cert_ != nullptr) {
+    X509_up_ref(creds_->cert_);
+    EVP_PKEY_up_ref(creds_->key_);
+    next->cert_ = creds_->cert_;
+    next->key_ = creds_->key_;
+  }
+  creds_ = std::move(next);
+  spdlog::info("cluster CA re-read from {} ({} certificate(s))", config_.ca_file,
+               creds_->ca_.size());
+  connectClient();
+}
+
+void ApiClient::connectClient() {
+  std::unique_ptr<httplib::SSLClient> client;
+  if (creds_->cert_ != nullptr) {
+    client = std::make_unique<httplib::SSLClient>(config_.host, config_.port, creds_->cert_,
+                                                  creds_->key_);
+  } else {
+    client = std::make_unique<httplib::SSLClient>(config_.host, config_.port);
+  }
+  if (X509_STORE* store = creds_->newStore()) {
+    // set_ca_cert_store takes ownership. The store is this client's own: cpp-httplib adds a
+    // lookup to it on the first connection, which must not race other clients.
+    client->set_ca_cert_store(store);
     // Without a CA path httplib also loads the system bundle into every connection's context
     // (~140 certificates: 100+ ms and hundreds of KiB each). A CA directory that holds nothing
     // keeps the trust to the cluster CA alone, as client-go does.
-    client_->set_ca_cert_path("", kNoCaDirectory);
+    client->set_ca_cert_path("", kNoCaDirectory);
   }
-  client_->enable_server_certificate_verification(creds_->verify_);
-  client_->set_keep_alive(true);
-  client_->set_url_encode(false);  // targets are escaped by queryEscape
-  client_->set_decompress(false);
-  client_->set_socket_options(setSocketOptions);
-  client_->set_write_timeout(10, 0);
+  client->enable_server_certificate_verification(creds_->verify_);
+  client->set_keep_alive(true);
+  client->set_url_encode(false);  // targets are escaped by queryEscape
+  client->set_decompress(false);
+  client->set_socket_options(setSocketOptions);
+  client->set_write_timeout(10, 0);
+  std::lock_guard<std::mutex> lock(client_mu_);
+  client_ = std::move(client);
 }
 
 ApiClient::~ApiClient() = default;
@@ -179,6 +240,7 @@ ApiResponse finishResponse(const httplib::Result& res, KubeConfig& config, ApiRe
 }  // namespace
 
 ApiResponse ApiClient::get(const std::string& target, std::chrono::seconds read_timeout) {
+  refreshCa();
   client_->set_connection_timeout(static_cast<time_t>(connect_timeout_.count()), 0);
   client_->set_read_timeout(static_cast<time_t>(read_timeout.count()), 0);
   auto res = client_->Get(config_.base_path + target, requestHeaders(config_));
@@ -191,6 +253,7 @@ ApiResponse ApiClient::get(const std::string& target, std::chrono::seconds read_
 
 ApiResponse ApiClient::stream(const std::string& target, std::chrono::seconds read_timeout,
                               const std::function<bool(std::string_view)>& on_data) {
+  refreshCa();
   client_->set_connection_timeout(static_cast<time_t>(connect_timeout_.count()), 0);
   client_->set_read_timeout(static_cast<time_t>(read_timeout.count()), 0);
   ApiResponse out;
@@ -213,6 +276,9 @@ ApiResponse ApiClient::stream(const std::string& target, std::chrono::seconds re
   return finishResponse(res, config_, std::move(out));
 }
 
-void ApiClient::interrupt() { client_->stop(); }
+void ApiClient::interrupt() {
+  std::lock_guard<std::mutex> lock(client_mu_);
+  client_->stop();
+}
 
 }  // namespace ambient_guard

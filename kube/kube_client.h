@@ -1,14 +1,18 @@
 // ApiClient: one HTTPS connection to the Kubernetes API server (cpp-httplib over OpenSSL).
 //
-// Used by one thread at a time for GETs (lists) and streamed GETs (watches); stop() may be
+// Used by one thread at a time for GETs (lists) and streamed GETs (watches); interrupt() may be
 // called from any thread and shuts down the request in flight. Each request carries the current
 // bearer token from the config's TokenSource; a 401 invalidates it so the next request re-reads
-// the token file.
+// the token file. Before each request the client re-reads the config's CA file when it changed
+// (the kube-root-ca.crt ConfigMap rotates it); the new CA applies from the next connection. Each
+// client has its own certificate store: OpenSSL stores are not safe to initialize from several
+// threads at once.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -53,9 +57,16 @@ class ApiClient {
   void interrupt();
 
  private:
+  // Builds client_ from creds_.
+  void connectClient();
+  // Re-reads the CA file when it changed since the last look.
+  void refreshCa();
+
   KubeConfig& config_;
   std::chrono::seconds connect_timeout_;
   std::shared_ptr<const ApiCredentials> creds_;
+  std::string ca_stamp_;  // fileStamp of config_.ca_file when creds_ were built
+  std::mutex client_mu_;  // guards replacing client_ against interrupt()
   std::unique_ptr<httplib::SSLClient> client_;
 };
 

@@ -1,5 +1,6 @@
 #include "kube/kube_config.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
@@ -88,6 +89,16 @@ std::string pemFrom(const YAML::Node& node, const std::string& key, const std::s
 
 }  // namespace
 
+std::string fileStamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return "";
+  }
+  return std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ino) + ":" +
+         std::to_string(st.st_dev);
+}
+
 TokenSource TokenSource::fixed(std::string token) {
   TokenSource t;
   t.token_ = std::move(token);
@@ -112,19 +123,25 @@ TokenSource& TokenSource::operator=(const TokenSource& other) {
     token_ = other.token_;
     read_at_ = other.read_at_;
     loaded_ = other.loaded_;
+    stamp_ = other.stamp_;
   }
   return *this;
 }
 
 std::string TokenSource::token(Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!path_.empty() && (!loaded_ || now - read_at_ >= period_)) {
+  if (path_.empty()) {
+    return token_;
+  }
+  std::string stamp = fileStamp(path_);
+  if (!loaded_ || now - read_at_ >= period_ || stamp != stamp_) {
     // Re-open by path every time: the kubelet swaps the file atomically (a symlink flip).
     if (auto text = readWhole(path_)) {
       token_ = trimmed(std::move(*text));
     }
     loaded_ = true;
     read_at_ = now;
+    stamp_ = std::move(stamp);
   }
   return token_;
 }
@@ -215,6 +232,7 @@ Result<KubeConfig> inClusterConfig(const std::string& sa_dir) {
     return Error{"in-cluster config: cannot read " + ca_path};
   }
   cfg.ca_pem = std::move(*ca);
+  cfg.ca_file = ca_path;
   cfg.token = TokenSource::fromFile(sa_dir + "/token");
   if (cfg.token.token().empty()) {
     return Error{"in-cluster config: cannot read " + sa_dir + "/token"};
@@ -250,6 +268,10 @@ Result<KubeConfig> parseKubeConfig(const std::string& text, const std::string& d
     }
     std::string error;
     cfg.ca_pem = pemFrom(cluster, "certificate-authority", dir, error);
+    if (scalarAt(cluster, "certificate-authority-data").empty() &&
+        !scalarAt(cluster, "certificate-authority").empty()) {
+      cfg.ca_file = resolve(dir, scalarAt(cluster, "certificate-authority"));
+    }
     cfg.insecure_skip_tls_verify = scalarAt(cluster, "insecure-skip-tls-verify") == "true";
     if (!scalarAt(cluster, "tls-server-name").empty()) {
       error = "tls-server-name is not supported";

@@ -1,8 +1,10 @@
 // How to reach the Kubernetes API server: in-cluster service-account config or a kubeconfig file.
 //
 // `KubeConfig` is a plain value (endpoint, CA, credentials). `TokenSource` hands out the bearer
-// token and re-reads a token file at least every minute and whenever the server answers 401,
-// the way client-go's cached file token source does (spec/admission-contract.md §6.1-6.2).
+// token and re-reads a token file when it changes, at least every minute and whenever the server
+// answers 401, the way client-go's cached file token source does (spec/admission-contract.md
+// §6.1-6.2). A CA read from a file (in-cluster ca.crt, kubeconfig certificate-authority) is
+// re-read by each ApiClient when the file changes.
 #pragma once
 
 #include <chrono>
@@ -28,8 +30,9 @@ class TokenSource {
   TokenSource(const TokenSource& other);
   TokenSource& operator=(const TokenSource& other);
 
-  // Returns the current token ("" when none), re-reading the file when the cached copy is older
-  // than the period. A file that cannot be read keeps the last good token.
+  // Returns the current token ("" when none), re-reading the file when it changed (size, mtime
+  // or inode: the kubelet swaps it atomically) or the cached copy is older than the period. A
+  // file that cannot be read keeps the last good token.
   std::string token(Clock::time_point now = Clock::now());
   // Forces the next token() to re-read the file (after a 401).
   void invalidate();
@@ -43,7 +46,12 @@ class TokenSource {
   std::string token_;
   Clock::time_point read_at_{};
   bool loaded_ = false;
+  std::string stamp_;  // stat signature of the file when last read
 };
+
+// Returns a signature of the file at `path` (size, mtime, inode, device) that changes when the
+// file is rewritten or replaced, or "" when it cannot be stat'ed.
+std::string fileStamp(const std::string& path);
 
 // Where and how to connect. Certificates and keys are PEM text, already read from their files.
 struct KubeConfig {
@@ -52,6 +60,7 @@ struct KubeConfig {
   std::string
       base_path;       // path prefix of the server URL ("" or "/k8s/clusters/c-1"), no '/' at end
   std::string ca_pem;  // CA bundle; empty = the system's default trust store
+  std::string ca_file;  // where ca_pem came from ("" for inline data); re-read when it changes
   bool insecure_skip_tls_verify = false;
   std::string client_cert_pem;
   std::string client_key_pem;

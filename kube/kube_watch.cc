@@ -77,12 +77,18 @@ KubeWatch::Impl::Impl(KubeConfig config, StateStore& store, prometheus::Registry
       timestamp_family_(prometheus::BuildGauge()
                             .Name("ambient_guard_watch_last_event_timestamp_seconds")
                             .Help("Unix time of the last list, watch event or bookmark of a kind")
-                            .Register(registry)) {
+                            .Register(registry)),
+      stale_family_(prometheus::BuildGauge()
+                        .Name("ambient_guard_state_stale")
+                        .Help("1 while a kind has had no list, event or bookmark for longer than "
+                              "--max-state-staleness (/readyz answers 503), else 0")
+                        .Register(registry)) {
   for (const WatchedResource& r : watchedResources()) {
     const int k = static_cast<int>(r.kind);
     const std::string name(kindName(r.kind));
     objects_gauge_[k] = &objects_family_.Add({{"kind", name}});
     restarts_counter_[k] = &restarts_family_.Add({{"kind", name}});
+    stale_gauge_[k] = &stale_family_.Add({{"kind", name}});
   }
 }
 
@@ -102,6 +108,9 @@ Result<bool> KubeWatch::Impl::start() {
   store_.setReady(false);
   spdlog::info("watch: listing and watching {} kinds from {} ({})", watchedResources().size(),
                config_.url(), config_.source);
+  if (options_.max_staleness.count() > 0) {
+    store_.setStalenessCheck([this] { return staleness(); });
+  }
   publisher_ = std::thread([this] { publisherLoop(); });
   for (const WatchedResource& r : watchedResources()) {
     workers_.push_back(std::make_unique<Worker>(*this, r));
@@ -128,6 +137,41 @@ void KubeWatch::Impl::stop() {
   if (publisher_.joinable()) {
     publisher_.join();
   }
+  if (started_ && options_.max_staleness.count() > 0) {
+    store_.setStalenessCheck({});
+  }
+}
+
+double KubeWatch::Impl::staleSeconds(int k, int64_t now_ns) const {
+  const int64_t at = last_event_steady_ns_[k].load();
+  if (options_.max_staleness.count() <= 0 || at == 0) {
+    return -1;
+  }
+  const int64_t age_ns = now_ns - at;
+  if (age_ns <= std::chrono::duration_cast<std::chrono::nanoseconds>(options_.max_staleness)
+                    .count()) {
+    return -1;
+  }
+  return static_cast<double>(age_ns) / 1e9;
+}
+
+std::string KubeWatch::Impl::staleness() const {
+  if (!ready_.load()) {
+    return "";  // not loaded yet: readiness already says so
+  }
+  const int64_t now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  std::string out;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    const Kind kind = watchedResources()[i].kind;
+    const double age = staleSeconds(static_cast<int>(kind), now_ns);
+    if (age < 0 || workers_[i]->missing()) {
+      continue;
+    }
+    out += (out.empty() ? "" : ", ") + std::string(kindName(kind)) +
+           " (no list, event or bookmark for " + std::to_string(static_cast<int64_t>(age)) + " s)";
+  }
+  return out;
 }
 
 WatchStatus KubeWatch::Impl::status(Kind kind) const {
@@ -237,7 +281,12 @@ void KubeWatch::Impl::publisherLoop() {
       for (const Update& u : batch) {
         relisted = relisted || u.type == Update::Type::kReplace;
       }
-      apply(batch);
+      try {
+        apply(batch);
+      } catch (const std::exception& e) {
+        // A bug in building a snapshot must not end the process: keep the last one published.
+        spdlog::error("watch: cannot apply {} update(s): {}", batch.size(), e.what());
+      }
       batch.clear();
       bool became_ready = false;
       if (!ready_.load()) {
@@ -290,6 +339,26 @@ void KubeWatch::Impl::refreshGauges(bool counts) {
     age_gauge_[k]->Set(static_cast<double>(now_ns - at) / 1e9);
     timestamp_gauge_[k]->Set(static_cast<double>(last_event_unix_s_[k].load()));
   }
+  if (!ready_.load()) {
+    return;
+  }
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    const Kind kind = watchedResources()[i].kind;
+    const int k = static_cast<int>(kind);
+    const double age = workers_[i]->missing() ? -1 : staleSeconds(k, now_ns);
+    const bool stale = age >= 0;
+    stale_gauge_[k]->Set(stale ? 1 : 0);
+    if (stale != reported_stale_[k]) {
+      reported_stale_[k] = stale;
+      if (stale) {
+        spdlog::warn("watch {}: stale: no list, event or bookmark for {:.0f} s (limit {} s); "
+                     "/readyz answers 503 until it is fresh again",
+                     kindName(kind), age, options_.max_staleness.count() / 1000.0);
+      } else {
+        spdlog::info("watch {}: fresh again", kindName(kind));
+      }
+    }
+  }
 }
 
 KubeWatch::KubeWatch(KubeConfig config, StateStore& store, prometheus::Registry& registry,
@@ -302,5 +371,6 @@ Result<bool> KubeWatch::start() { return impl_->start(); }
 void KubeWatch::stop() { impl_->stop(); }
 bool KubeWatch::ready() const { return impl_->ready(); }
 WatchStatus KubeWatch::status(Kind kind) const { return impl_->status(kind); }
+std::string KubeWatch::staleness() const { return impl_->staleness(); }
 
 }  // namespace ambient_guard

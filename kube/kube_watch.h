@@ -59,6 +59,10 @@ struct KubeWatchOptions {
   // Keep only the labels rules read on non-Namespace objects (istio.io domain keys);
   // Namespaces keep every label (allowedRoutes selectors may name any of them).
   bool compact_labels = true;
+  // A kind with no successful list, event or bookmark (or cleanly ended watch) for longer is
+  // stale: the store's staleness() names it, so /readyz answers 503. 0: never stale. Kinds whose
+  // CRD is not installed are never stale.
+  std::chrono::milliseconds max_staleness{0};
 };
 
 // What one kind's list/watch loop is doing; for diagnostics and tests.
@@ -75,8 +79,9 @@ class KubeWatch {
  public:
   // The store and registry must outlive this object. Registers the metrics
   // ambient_guard_state_objects{kind}, ambient_guard_watch_restarts_total{kind},
-  // ambient_guard_watch_last_event_age_seconds{kind} and
-  // ambient_guard_watch_last_event_timestamp_seconds{kind} on `registry`.
+  // ambient_guard_watch_last_event_age_seconds{kind},
+  // ambient_guard_watch_last_event_timestamp_seconds{kind} and ambient_guard_state_stale{kind}
+  // on `registry`.
   KubeWatch(KubeConfig config, StateStore& store, prometheus::Registry& registry,
             KubeWatchOptions options = {});
   ~KubeWatch();
@@ -93,6 +98,9 @@ class KubeWatch {
   bool ready() const;
   // Returns the status of one kind's loop.
   WatchStatus status(Kind kind) const;
+  // Returns "" while every kind is fresh (see KubeWatchOptions::max_staleness), else the stale
+  // kinds and their ages ("Service (no list, event or bookmark for 312 s)").
+  std::string staleness() const;
 
   class Impl;
 

@@ -7,8 +7,10 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "model/cluster_state.h"
 
@@ -33,10 +35,24 @@ class StateStore {
   bool ready() const { return ready_.load(std::memory_order_acquire); }
   void setReady(bool ready) { ready_.store(ready, std::memory_order_release); }
 
+  // Returns "" while the state is fresh, else which kinds are stale and since when (for
+  // /readyz). The watch installs the check; file-fed state is never stale.
+  std::string staleness() const {
+    std::lock_guard<std::mutex> lock(check_mu_);
+    return staleness_ ? staleness_() : std::string();
+  }
+  // Installs the staleness check (empty function: none). `check` must be thread-safe.
+  void setStalenessCheck(std::function<std::string()> check) {
+    std::lock_guard<std::mutex> lock(check_mu_);
+    staleness_ = std::move(check);
+  }
+
  private:
   mutable std::mutex mu_;
   std::shared_ptr<const Snapshot> current_;
   std::atomic<bool> ready_{true};
+  mutable std::mutex check_mu_;
+  std::function<std::string()> staleness_;
 };
 
 }  // namespace ambient_guard

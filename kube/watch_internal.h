@@ -23,6 +23,7 @@
 
 #include "kube/kube_client.h"
 #include "kube/kube_watch.h"
+#include "kube/watch_event.h"
 
 namespace ambient_guard {
 namespace watch_internal {
@@ -91,6 +92,7 @@ class KubeWatch::Impl {
   void stop();
   bool ready() const { return ready_.load(); }
   WatchStatus status(Kind kind) const;
+  std::string staleness() const;
 
  private:
   class Worker;
@@ -101,9 +103,13 @@ class KubeWatch::Impl {
   // Waits for `d` or until stop; returns false when stopping.
   bool sleepFor(std::chrono::milliseconds d);
   void publisherLoop();
+  // Applies a batch of updates and publishes the snapshot (once ready).
+  void publish(std::deque<Update>& batch);
   void apply(std::deque<Update>& batch);
   void refreshGauges(bool counts);
   void touch(Kind kind);
+  // Returns the seconds since kind `k` was last fresh when that is past max_staleness, else -1.
+  double staleSeconds(int k, int64_t now_ns) const;
 
   KubeConfig config_;
   StateStore& store_;
@@ -137,6 +143,9 @@ class KubeWatch::Impl {
   std::array<prometheus::Counter*, kKindCount> restarts_counter_{};
   std::array<prometheus::Gauge*, kKindCount> age_gauge_{};
   std::array<prometheus::Gauge*, kKindCount> timestamp_gauge_{};
+  prometheus::Family<prometheus::Gauge>& stale_family_;
+  std::array<prometheus::Gauge*, kKindCount> stale_gauge_{};
+  std::array<bool, kKindCount> reported_stale_{};  // publisher thread only
 };
 
 // The list/watch loop of one kind, on its own thread with its own connection.
@@ -151,6 +160,10 @@ class KubeWatch::Impl::Worker {
 
   void start() {
     thread_ = std::thread([this] { run(); });
+  }
+  bool missing() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return status_.missing;
   }
   // Interrupts the request in flight until the thread has noticed the stop, then joins it.
   void stopAndJoin() {
@@ -171,6 +184,7 @@ class KubeWatch::Impl::Worker {
 
  private:
   void run();
+  void loop();
   Outcome list();
   Outcome watch();
   bool handleEvent(std::string_view line, Outcome& verdict, std::string& error);

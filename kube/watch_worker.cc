@@ -176,26 +176,20 @@ Outcome KubeWatch::Impl::Worker::list() {
 
 bool KubeWatch::Impl::Worker::handleEvent(std::string_view line, Outcome& verdict,
                                           std::string& error) {
-  json event = parseFiltered(line);
-  if (event.is_discarded() || !event.is_object()) {
-    error = "malformed watch event";
+  auto parsed = parseWatchEvent(line);
+  if (!parsed.ok()) {
+    error = parsed.error();
     verdict = Outcome::kError;
     return false;
   }
-  const std::string type = stringField(event, "type");
-  auto it = event.find("object");
-  if (it == event.end() || !it->is_object()) {
-    error = "watch event without an object";
-    verdict = Outcome::kError;
-    return false;
-  }
-  json& obj = *it;
+  const std::string& type = parsed->type;
+  json& obj = parsed->object;
   if (type == "ERROR") {
-    // Usually a Status with code 410 "too old resource version" (reason Expired or Gone).
-    const int code = obj.value("code", 0);
-    const std::string reason = stringField(obj, "reason");
-    error =
-        "watch ERROR " + std::to_string(code) + " " + reason + ": " + stringField(obj, "message");
+    // Usually a Status with code 410 "too old resource version" (reason Expired or Gone). The
+    // code is read only when it is an integer: a malformed Status is an error, not a crash.
+    const int code = parsed->code;
+    const std::string& reason = parsed->reason;
+    error = "watch ERROR " + std::to_string(code) + " " + reason + ": " + parsed->message;
     verdict =
         (code == 410 || reason == "Expired" || reason == "Gone") ? Outcome::kGone : Outcome::kError;
     return false;
@@ -231,8 +225,7 @@ Outcome KubeWatch::Impl::Worker::watch() {
                              "&resourceVersion=" + queryEscape(resourceVersion()) +
                              "&timeoutSeconds=" + std::to_string(timeout);
   constexpr size_t kMaxEventBytes = 64 << 20;
-  std::string buf;
-  size_t scanned = 0;
+  WatchEventFramer framer(kMaxEventBytes);
   std::optional<Outcome> verdict;
   std::string error;
   const auto began = Clock::now();
@@ -244,33 +237,20 @@ Outcome KubeWatch::Impl::Worker::watch() {
       verdict = Outcome::kStopped;
       return false;
     }
-    buf.append(data);
-    size_t start = 0;
-    for (;;) {
-      size_t nl = buf.find('\n', std::max(start, scanned));
-      if (nl == std::string::npos) {
-        break;
-      }
-      std::string_view line(buf.data() + start, nl - start);
-      start = nl + 1;
-      if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
-        continue;
-      }
+    const auto framed = framer.append(data, [&](std::string_view line) {
       Outcome v = Outcome::kOk;
       any_event = true;
       if (!handleEvent(line, v, error)) {
         verdict = v;
         return false;
       }
-    }
-    buf.erase(0, start);
-    scanned = buf.size();
-    if (buf.size() > kMaxEventBytes) {
+      return true;
+    });
+    if (framed == WatchEventFramer::Status::kTooLarge) {
       error = "watch event larger than 64 MiB";
       verdict = Outcome::kError;
-      return false;
     }
-    return true;
+    return framed == WatchEventFramer::Status::kOk;
   };
   // The read timeout outlasts timeoutSeconds so that the server, not us, ends a quiet watch.
   ApiResponse r = client_.stream(target, std::chrono::seconds(timeout + 30), on_data);
@@ -299,7 +279,7 @@ Outcome KubeWatch::Impl::Worker::watch() {
         return Outcome::kError;
     }
   }
-  if (buf.find_first_not_of(" \t\r\n") != std::string::npos) {
+  if (framer.partial()) {
     setError("watch " + res_.path() + ": stream ended inside an event");
     return Outcome::kError;
   }
@@ -307,6 +287,9 @@ Outcome KubeWatch::Impl::Worker::watch() {
   if (!any_event && Clock::now() - began < std::chrono::seconds(1)) {
     return Outcome::kError;
   }
+  // The server ended the watch cleanly: nothing changed that it did not send, so the state is
+  // current as of now.
+  owner_.touch(res_.kind);
   return Outcome::kEnded;
 }
 
@@ -320,6 +303,27 @@ void KubeWatch::Impl::Worker::countRestart(const std::string& why) {
 }
 
 void KubeWatch::Impl::Worker::run() {
+  // Nothing the API server sends may end the process: an exception (a bug) restarts the loop
+  // with a fresh list after a backoff, and the kind stays stale until then.
+  while (!owner_.stopping()) {
+    try {
+      loop();
+      break;
+    } catch (const std::exception& e) {
+      countRestart(std::string("internal error: ") + e.what());
+    } catch (...) {
+      countRestart("internal error");
+    }
+    if (!owner_.sleepFor(backoff_.next())) {
+      break;
+    }
+  }
+  std::lock_guard<std::mutex> lock(owner_.stop_mu_);
+  done_ = true;
+  owner_.stop_cv_.notify_all();
+}
+
+void KubeWatch::Impl::Worker::loop() {
   bool need_list = true;
   bool missing_reported = false;
   while (!owner_.stopping()) {
@@ -382,9 +386,6 @@ void KubeWatch::Impl::Worker::run() {
     }
     break;
   }
-  std::lock_guard<std::mutex> lock(owner_.stop_mu_);
-  done_ = true;
-  owner_.stop_cv_.notify_all();
 }
 
 }  // namespace ambient_guard

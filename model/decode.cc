@@ -473,6 +473,10 @@ Result<std::optional<AnyObject>> decodeObject(const json& doc, int line) {
     return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
   } catch (const nlohmann::json::exception& e) {
     return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
+  } catch (const std::exception& e) {
+    // Last resort (std::out_of_range, std::length_error, ...): the caller gets an error for
+    // this object, never an exception out of a request or watch thread.
+    return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
   }
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <string>
 #include <vector>
@@ -166,8 +167,14 @@ inline PortRef portRef(const json& j, const std::string& path) {
   } else if (j.is_string()) {
     const std::string s = j.get<std::string>();
     // A digits-only string cannot be a port name (IANA_SVC_NAME needs a letter): a number.
+    // from_chars, not std::stol: a value past the range must be an error, not an exception.
     if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      ref.number = static_cast<int32_t>(std::stol(s));
+      int32_t n = 0;
+      const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+      if (ec != std::errc() || end != s.data() + s.size()) {
+        fail(path, "port number out of range");
+      }
+      ref.number = n;
     } else {
       ref.name = s;
     }

@@ -66,6 +66,11 @@ class JsonBuilder final : public YAML::EventHandler {
     std::vector<int> item_lines; // lines of the items of a top-level `items` list
   };
 
+  // `max_nodes` bounds the values built, aliases counted at their expanded size: yaml-cpp 0.7
+  // can emit null events for ever on some malformed input (found by fuzz/fuzz_state_loader),
+  // and nested aliases can expand exponentially (a "billion laughs").
+  explicit JsonBuilder(size_t max_nodes) : max_nodes_(max_nodes) {}
+
   std::vector<Document>& documents() { return docs_; }
 
   void OnDocumentStart(const YAML::Mark& mark) override {
@@ -74,6 +79,7 @@ class JsonBuilder final : public YAML::EventHandler {
   }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    charge(mark, 1);
     add(mark, json(nullptr), anchor);
   }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
@@ -81,10 +87,12 @@ class JsonBuilder final : public YAML::EventHandler {
     if (it == anchors_.end()) {
       throw YAML::ParserException(mark, "unknown alias");
     }
+    charge(mark, nodes(it->second));
     add(mark, it->second, 0);
   }
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
+    charge(mark, 1);
     // "?" marks a plain scalar whose type YAML resolves; "!" a quoted one (always a string).
     json v = tag == "?" ? plainScalar(value) : json(value);
     if (tag.find("int") != std::string::npos || tag.find("float") != std::string::npos ||
@@ -116,7 +124,26 @@ class JsonBuilder final : public YAML::EventHandler {
     bool have_key = false;  // for maps: a key has been read, its value is next
   };
 
+  void charge(const YAML::Mark& mark, size_t n) {
+    built_ += n;
+    if (built_ > max_nodes_) {
+      throw YAML::ParserException(
+          mark, "too many values for the size of the input (malformed, or aliases that expand "
+                "too far)");
+    }
+  }
+  static size_t nodes(const json& v) {
+    size_t n = 1;
+    if (v.is_structured()) {
+      for (const auto& item : v) {
+        n += nodes(item);
+      }
+    }
+    return n;
+  }
+
   void open(const YAML::Mark& mark, json value, YAML::anchor_t anchor) {
+    charge(mark, 1);
     if (stack_.empty()) {
       docs_.back().line = mark.line + 1;  // where the content starts, after any "---"
     }
@@ -172,6 +199,8 @@ class JsonBuilder final : public YAML::EventHandler {
   std::vector<Document> docs_;
   std::vector<Frame> stack_;
   std::unordered_map<YAML::anchor_t, json> anchors_;
+  const size_t max_nodes_;
+  size_t built_ = 0;
 };
 
 bool isList(const json& doc) {
@@ -214,7 +243,8 @@ Result<std::vector<RawDocument>> parseYaml(std::string_view text, const std::str
     std::string copy(text);
     std::istringstream in(std::move(copy));
     YAML::Parser parser(in);
-    JsonBuilder builder;
+    // A value takes at least one byte of YAML; aliases may legitimately repeat some of them.
+    JsonBuilder builder(16 * text.size() + 4096);
     while (parser.HandleNextDocument(builder)) {
       JsonBuilder::Document& d = builder.documents().back();
       if (d.root.is_array()) {

@@ -9,6 +9,7 @@ PACKAGES=(
   prometheus-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   openssl curl ccache jq
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer
 )
 # Tools the tests and benchmarks drive as real processes (kubectl is preinstalled on CI
 # machines; wrk and nginx are only needed by the load benchmark). scripts/e2e.sh also needs Go

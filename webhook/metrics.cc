@@ -4,6 +4,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include "model/objects.h"
 #include "webhook/process_metrics.h"
 
 namespace ambient_guard {
@@ -14,6 +15,31 @@ namespace {
 const prometheus::Histogram::BucketBoundaries kDurationBuckets = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
     0.05,   0.1,     0.25,   0.5,   1,     2.5,   5,     10};
+
+// Returns `value` when it is one of `allowed`, else "other".
+std::string_view oneOf(std::string_view value, std::initializer_list<std::string_view> allowed) {
+  for (std::string_view a : allowed) {
+    if (value == a) {
+      return a;
+    }
+  }
+  return "other";
+}
+
+// Returns the kind's own name when it is a kind of objects.h (or "" when none was given), else
+// "other".
+std::string_view knownKind(std::string_view kind) {
+  if (kind.empty()) {
+    return kind;
+  }
+  for (int k = 0; k < kKindCount; ++k) {
+    const std::string_view name = kindName(static_cast<Kind>(k));
+    if (kind == name) {
+      return name;
+    }
+  }
+  return "other";
+}
 
 }  // namespace
 
@@ -50,6 +76,12 @@ Metrics::Metrics()
                                     "written or flushed. Admission is answered regardless.")
                               .Register(*registry_)
                               .Add({})),
+      connections_evicted_(prometheus::BuildCounter()
+                               .Name("ambient_guard_connections_evicted_total")
+                               .Help("Idle connections closed so that new ones are served, "
+                                     "when --max-connections were open.")
+                               .Register(*registry_)
+                               .Add({})),
       validate_duration_(duration_.Add({{"webhook", "validate"}}, kDurationBuckets)),
       mutate_duration_(duration_.Add({{"webhook", "mutate"}}, kDurationBuckets)) {}
 
@@ -66,8 +98,15 @@ prometheus::Counter& Metrics::counter(prometheus::Family<prometheus::Counter>& f
   return c;
 }
 
-void Metrics::countRequest(std::string_view webhook, std::string_view kind,
-                           std::string_view operation, std::string_view decision) {
+void Metrics::countRequest(std::string_view webhook_in, std::string_view kind_in,
+                           std::string_view operation_in, std::string_view decision_in) {
+  const std::string_view webhook = oneOf(webhook_in, {"validate", "mutate"});
+  const std::string_view kind = knownKind(kind_in);
+  const std::string_view operation =
+      oneOf(operation_in, {"", "CREATE", "UPDATE", "DELETE", "CONNECT"});
+  const std::string_view decision =
+      oneOf(decision_in, {"allowed", "warned", "would-deny", "denied", "exempted", "patched",
+                          "invalid", "error"});
   std::string key;
   key.reserve(webhook.size() + kind.size() + operation.size() + decision.size() + 4);
   key.append(webhook).append(1, '\0').append(kind).append(1, '\0');

@@ -31,13 +31,18 @@ class Metrics : public AuditCounters {
   prometheus::Registry& registry() { return *registry_; }
   std::shared_ptr<prometheus::Registry> sharedRegistry() const { return registry_; }
 
-  // ambient_guard_admission_requests_total{webhook,kind,operation,decision}
+  // ambient_guard_admission_requests_total{webhook,kind,operation,decision}. Label values come
+  // from fixed sets (a request can name any kind or operation): anything else counts as
+  // "other", so made-up values can neither grow the registry nor break a scrape.
   void countRequest(std::string_view webhook, std::string_view kind, std::string_view operation,
                     std::string_view decision);
   // ambient_guard_admission_duration_seconds{webhook}
   void observeDuration(std::string_view webhook, double seconds);
-  // ambient_guard_findings_total{rule,action,enforced}
+  // ambient_guard_findings_total{rule,action,enforced}; `rule` must be a rule id.
   void countFinding(std::string_view rule, std::string_view action, bool enforced);
+  // ambient_guard_connections_evicted_total: idle connections closed for new ones at the
+  // connection limit.
+  void countConnectionEvicted() { connections_evicted_.Increment(); }
   // ambient_guard_cert_expiry_timestamp_seconds: notAfter of the serving certificate.
   void setCertExpiry(int64_t unix_seconds);
   // ambient_guard_audit_entries_total: audit log entries written.
@@ -58,6 +63,7 @@ class Metrics : public AuditCounters {
   prometheus::Gauge& cert_expiry_;
   prometheus::Counter& audit_entries_;
   prometheus::Counter& audit_write_errors_;
+  prometheus::Counter& connections_evicted_;
   prometheus::Histogram& validate_duration_;
   prometheus::Histogram& mutate_duration_;
 

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -16,41 +18,58 @@
 
 #include <spdlog/spdlog.h>
 
+#include "webhook/client_auth.h"
+#include "webhook/connection.h"
+
 namespace ambient_guard {
 
-// Established TLS connections, by socket. An entry is added when a handshake starts and removed
-// from SSL_free (via ex_data), which cpp-httplib calls before it closes the socket: so while an
-// fd is in the set it is still ours, and shutdown can safely wake it.
+using Clock = std::chrono::steady_clock;
+
+// Open connections, by socket, with where each is in its life. A connection is registered by its
+// worker before the handshake and removed before its socket is closed, so while an fd is here it
+// is still ours and the server may shut it down to wake its worker: to drain, and to make room
+// when every worker is taken.
 class ConnectionRegistry {
  public:
-  void add(int fd) {
+  ConnectionRegistry(size_t max_connections, const std::atomic<size_t>& backlog, Metrics& metrics)
+      : max_connections_(max_connections), backlog_(backlog), metrics_(metrics) {}
+
+  void setState(int fd, ConnectionState state) {
     std::lock_guard<std::mutex> lock(mu_);
-    fds_.emplace(fd, false);
+    Entry& e = fds_[fd];
+    if (e.state != state || e.since == Clock::time_point{}) {
+      e.state = state;
+      e.since = Clock::now();
+    }
+    if (state != ConnectionState::kActive) {
+      relieveLocked();
+    }
   }
   void remove(int fd) {
     std::lock_guard<std::mutex> lock(mu_);
-    fds_.erase(fd);
-  }
-  // A connection is active from the moment its request headers are parsed until its response is
-  // written; otherwise it is idle (waiting in keep-alive, or in the TLS handshake).
-  void setActive(int fd, bool active) {
-    std::lock_guard<std::mutex> lock(mu_);
     auto it = fds_.find(fd);
     if (it != fds_.end()) {
-      it->second = active;
+      closing_ -= it->second.closing ? 1 : 0;
+      fds_.erase(it);
     }
   }
   // Closes idle connections (all of them with `include_active`): the worker waiting on one sees
-  // EOF and ends. An active connection is left alone: closing it for reading would make
-  // cpp-httplib's liveness check fail the response write. Returns how many are still open.
+  // EOF and ends. An active connection is left alone: its request is answered first. Returns
+  // how many are still open.
   size_t closeIdle(bool include_active) {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [fd, active] : fds_) {
-      if (!active || include_active) {
+    for (const auto& [fd, e] : fds_) {
+      if (e.state != ConnectionState::kActive || include_active) {
         ::shutdown(fd, SHUT_RDWR);
       }
     }
     return fds_.size();
+  }
+  // Called when connections wait for a worker: closes as many idle connections as there are
+  // waiting ones, those that never sent a request first, the longest idle first.
+  void relieve() {
+    std::lock_guard<std::mutex> lock(mu_);
+    relieveLocked();
   }
   size_t size() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -58,74 +77,95 @@ class ConnectionRegistry {
   }
 
  private:
+  struct Entry {
+    ConnectionState state = ConnectionState::kNew;
+    Clock::time_point since{};
+    bool closing = false;
+  };
+
+  void relieveLocked() {
+    const size_t waiting = backlog_.load();
+    size_t closed = 0;
+    while (closing_ < waiting) {
+      auto victim = fds_.end();
+      for (auto it = fds_.begin(); it != fds_.end(); ++it) {
+        const Entry& e = it->second;
+        if (e.closing || e.state == ConnectionState::kActive) {
+          continue;
+        }
+        if (victim == fds_.end() || rank(e) < rank(victim->second)) {
+          victim = it;
+        }
+      }
+      if (victim == fds_.end()) {
+        break;
+      }
+      ::shutdown(victim->first, SHUT_RDWR);
+      victim->second.closing = true;
+      ++closing_;
+      ++closed;
+      metrics_.countConnectionEvicted();
+    }
+    if (waiting == 0) {
+      return;
+    }
+    unreported_ += closed;
+    const auto now = Clock::now();
+    if (now < next_report_) {
+      return;
+    }
+    next_report_ = now + std::chrono::seconds(10);
+    if (unreported_ > 0) {
+      spdlog::warn("connection limit reached (--max-connections {}): closed {} idle "
+                   "connection(s) so that new ones are served, those that never sent a request "
+                   "first",
+                   max_connections_, unreported_);
+    } else {
+      spdlog::warn("connection limit reached (--max-connections {}): every connection is busy "
+                   "with a request; {} new connection(s) wait",
+                   max_connections_, waiting);
+    }
+    unreported_ = 0;
+  }
+
+  // Eviction order: new connections (handshake, or no request yet) before kept-alive ones, the
+  // longest in that state first.
+  static std::pair<int, Clock::time_point> rank(const Entry& e) {
+    return {e.state == ConnectionState::kNew ? 0 : 1, e.since};
+  }
+
+  const size_t max_connections_;
+  const std::atomic<size_t>& backlog_;
+  Metrics& metrics_;
   mutable std::mutex mu_;
-  std::unordered_map<int, bool> fds_;  // fd -> active
+  std::unordered_map<int, Entry> fds_;
+  size_t closing_ = 0;  // entries shut down to make room, not yet removed
+  size_t unreported_ = 0;
+  Clock::time_point next_report_{};
 };
 
 namespace {
 
-struct ConnectionEntry {
-  ConnectionRegistry* registry;
-  int fd;
-};
-
-void freeConnectionEntry(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/,
-                         long /*argl*/, void* /*argp*/) {
-  auto* e = static_cast<ConnectionEntry*>(ptr);
-  if (e != nullptr) {
-    e->registry->remove(e->fd);
-    delete e;
-  }
-}
-
-// Process-wide ex_data slots: one on SSL (the entry, freed with the SSL), one on SSL_CTX (the
-// registry of that server).
-int sslSlot() {
-  static const int slot =
-      SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, freeConnectionEntry);
-  return slot;
-}
-int ctxSlot() {
-  static const int slot = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-  return slot;
-}
-
-void infoCallback(const SSL* cssl, int where, int /*ret*/) {
-  if ((where & SSL_CB_HANDSHAKE_START) == 0) {
-    return;
-  }
-  SSL* ssl = const_cast<SSL*>(cssl);
-  if (SSL_get_ex_data(ssl, sslSlot()) != nullptr) {
-    return;
-  }
-  auto* registry =
-      static_cast<ConnectionRegistry*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctxSlot()));
-  const int fd = SSL_get_fd(ssl);
-  if (registry == nullptr || fd < 0) {
-    return;
-  }
-  registry->add(fd);
-  SSL_set_ex_data(ssl, sslSlot(), new ConnectionEntry{registry, fd});
-}
-
-// A worker pool that grows to `max` threads as connections arrive and keeps them: cpp-httplib
-// holds one worker per open (keep-alive) connection, so a fixed small pool would make new
-// connections wait behind idle ones.
+// A worker pool that grows to `max` threads as connections arrive and keeps them: a connection
+// holds its worker from accept to close, so a fixed small pool would make new connections wait
+// behind idle ones. When every worker is taken, `backlog` counts the connections waiting and
+// `on_backlog` asks the registry to close idle connections for them.
 class ElasticTaskQueue final : public httplib::TaskQueue {
  public:
-  explicit ElasticTaskQueue(size_t max) : max_(std::max<size_t>(max, 1)) {}
+  ElasticTaskQueue(size_t max, std::atomic<size_t>& backlog, std::function<void()> on_backlog)
+      : max_(std::max<size_t>(max, 1)), backlog_(backlog), on_backlog_(std::move(on_backlog)) {}
 
   void enqueue(std::function<void()> fn) override {
     std::lock_guard<std::mutex> lock(mu_);
     jobs_.push_back(std::move(fn));
     if (jobs_.size() > idle_ && threads_.size() < max_) {
       threads_.emplace_back([this] { work(); });
-    } else if (jobs_.size() > idle_ && !warned_) {
-      warned_ = true;
-      spdlog::warn("all {} connection workers are busy; new connections wait (raise "
-                   "--max-connections)", max_);
     }
+    updateBacklog();
     cv_.notify_one();
+    if (backlog_.load() > 0) {
+      on_backlog_();
+    }
   }
 
   void shutdown() override {
@@ -140,10 +180,16 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
   }
 
  private:
+  void updateBacklog() {
+    const size_t waiting = jobs_.size() > idle_ ? jobs_.size() - idle_ : 0;
+    backlog_.store(threads_.size() >= max_ ? waiting : 0);
+  }
+
   void work() {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       ++idle_;
+      updateBacklog();
       cv_.wait(lock, [this] { return !jobs_.empty() || shutdown_; });
       --idle_;
       if (jobs_.empty()) {
@@ -151,6 +197,7 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
       }
       std::function<void()> fn = std::move(jobs_.front());
       jobs_.pop_front();
+      updateBacklog();
       lock.unlock();
       fn();
       lock.lock();
@@ -158,20 +205,24 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
   }
 
   const size_t max_;
+  std::atomic<size_t>& backlog_;
+  std::function<void()> on_backlog_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
   std::vector<std::thread> threads_;
   size_t idle_ = 0;
   bool shutdown_ = false;
-  bool warned_ = false;
 };
 
-// SSLServer with access to its listening socket (for the backlog and a stop that also works
-// before listen starts).
+// SSLServer whose connections are served by serveConnection (connection.h) instead of
+// cpp-httplib's own loop; cpp-httplib still parses each (already complete) request, routes it
+// and writes the response.
 class TlsServer final : public httplib::SSLServer {
  public:
-  using httplib::SSLServer::SSLServer;
+  TlsServer(const std::function<bool(SSL_CTX&)>& setup, const ConnectionLimits& limits,
+            ConnectionHost& host)
+      : httplib::SSLServer(setup), limits_(limits), host_(host) {}
 
   void raiseBacklog(int backlog) {
     const socket_t s = svr_sock_;
@@ -188,6 +239,20 @@ class TlsServer final : public httplib::SSLServer {
       ::close(s);
     }
   }
+  bool processRequest(httplib::Stream& stream, bool close_connection, bool& connection_closed,
+                      SSL* ssl) {
+    return process_request(stream, close_connection, connection_closed,
+                           [ssl](httplib::Request& req) { req.ssl = ssl; });
+  }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    serveConnection(sock, ssl_context(), limits_, host_);
+    return true;
+  }
+
+  const ConnectionLimits& limits_;
+  ConnectionHost& host_;
 };
 
 bool isJsonContentType(const std::string& value) {
@@ -220,42 +285,74 @@ constexpr const char* kTextContentType = "text/plain; charset=utf-8";
 
 }  // namespace
 
-class WebhookServer::Impl {
+class WebhookServer::Impl final : public ConnectionHost {
  public:
   Impl(const ServerOptions& options, CertReloader& certs, ConnectionRegistry& connections,
-       const AdmissionPipeline& pipeline, Metrics& metrics, const StateStore& state,
-       const std::atomic<bool>& draining)
+       const ClientPolicy* client_policy, const AdmissionPipeline& pipeline, Metrics& metrics,
+       const StateStore& state, const std::atomic<bool>& draining,
+       std::atomic<size_t>& backlog)
       : options_(options),
+        limits_(connectionLimits(options)),
         pipeline_(pipeline),
         metrics_(metrics),
         state_(state),
         draining_(draining),
         connections_(connections),
-        server_([&certs, &connections](SSL_CTX& ctx) {
-          if (!configureServerTls(&ctx, &certs)) {
-            return false;
-          }
-          SSL_CTX_set_ex_data(&ctx, ctxSlot(), &connections);
-          SSL_CTX_set_info_callback(&ctx, infoCallback);
-          return true;
-        }) {
+        client_policy_(client_policy),
+        backlog_(backlog),
+        server_(
+            [&certs, client_policy](SSL_CTX& ctx) {
+              return configureServerTls(&ctx, &certs) &&
+                     (client_policy == nullptr || client_policy->configure(&ctx));
+            },
+            limits_, *this) {
     configure();
   }
 
   bool valid() const { return server_.is_valid(); }
   TlsServer& server() { return server_; }
 
+  // ConnectionHost
+  void connectionState(int fd, ConnectionState state) override {
+    connections_.setState(fd, state);
+  }
+  void connectionClosed(int fd) override { connections_.remove(fd); }
+  bool draining() const override { return draining_.load(); }
+  bool processRequest(httplib::Stream& stream, bool close_connection, bool& connection_closed,
+                      SSL* ssl) override {
+    return server_.processRequest(stream, close_connection, connection_closed, ssl);
+  }
+  void refused(std::string_view path, int status) override {
+    count(path, "invalid");
+    spdlog::debug("refused a request for {}: HTTP {}", path.empty() ? "?" : path, status);
+  }
+
  private:
+  static ConnectionLimits connectionLimits(const ServerOptions& o) {
+    ConnectionLimits l;
+    l.http.max_body_bytes = o.max_request_bytes;
+    l.handshake_timeout = o.handshake_timeout;
+    l.first_request_timeout = o.first_request_timeout;
+    l.keep_alive_timeout = o.keep_alive_timeout;
+    l.request_timeout = o.read_timeout;
+    l.write_timeout = o.write_timeout;
+    l.keep_alive_max_requests = o.keep_alive_max_requests;
+    return l;
+  }
+
   void configure() {
     const size_t max_connections = options_.max_connections;
-    server_.new_task_queue = [max_connections] { return new ElasticTaskQueue(max_connections); };
-    server_.set_keep_alive_timeout(options_.keep_alive_timeout.count());
+    server_.new_task_queue = [this, max_connections] {
+      return new ElasticTaskQueue(max_connections, backlog_, [this] { connections_.relieve(); });
+    };
+    // Only the Keep-Alive response header and the body limit of cpp-httplib's own settings
+    // still matter: serveConnection does the reading, waiting and timing.
+    server_.set_keep_alive_timeout(
+        std::chrono::duration_cast<std::chrono::seconds>(options_.keep_alive_timeout).count());
     server_.set_keep_alive_max_count(options_.keep_alive_max_requests);
-    server_.set_read_timeout(options_.read_timeout.count(), 0);
-    server_.set_write_timeout(options_.write_timeout.count(), 0);
     server_.set_payload_max_length(options_.max_request_bytes);
     // Headers and body go out in separate writes; without NODELAY the body waits for the
-    // client's delayed ACK (40 ms).
+    // client's delayed ACK (40 ms). Set on the listener, inherited by accepted sockets.
     server_.set_tcp_nodelay(true);
 
     server_.Post("/validate", [this](const httplib::Request& req, httplib::Response& res) {
@@ -275,37 +372,16 @@ class WebhookServer::Impl {
       res.set_content("ok\n", kTextContentType);
     });
     server_.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-      if (draining_.load()) {
-        res.status = 503;
-        res.set_content("shutting down\n", kTextContentType);
-      } else if (!state_.ready()) {
-        res.status = 503;
-        res.set_content("cluster state not loaded yet\n", kTextContentType);
-      } else {
-        res.set_content("ok\n", kTextContentType);
-      }
+      readyz(res);
     });
     server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
     });
-    server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      markActive(req, true);
-      if (draining_.load()) {
-        res.set_header("Connection", "close");  // answered, but not reused while we drain
-      }
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
-    server_.set_logger([this](const httplib::Request& req, const httplib::Response&) {
+    server_.set_logger([](const httplib::Request& req, const httplib::Response&) {
       cork(req, false);
-      markActive(req, false);
     });
-    server_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (res.status == 413) {
-        count(req.path, "invalid");
-        res.set_content("request body larger than " + std::to_string(options_.max_request_bytes) +
-                            " bytes\n",
-                        kTextContentType);
-      } else if (res.body.empty()) {
+    server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (res.body.empty()) {
         res.set_content("HTTP " + std::to_string(res.status) + "\n", kTextContentType);
       }
     });
@@ -325,14 +401,23 @@ class WebhookServer::Impl {
         });
   }
 
-  void markActive(const httplib::Request& req, bool active) {
-    if (req.ssl != nullptr) {
-      connections_.setActive(SSL_get_fd(req.ssl), active);
+  void readyz(httplib::Response& res) {
+    if (draining_.load()) {
+      res.status = 503;
+      res.set_content("shutting down\n", kTextContentType);
+    } else if (!state_.ready()) {
+      res.status = 503;
+      res.set_content("cluster state not loaded yet\n", kTextContentType);
+    } else if (std::string stale = state_.staleness(); !stale.empty()) {
+      res.status = 503;
+      res.set_content("cluster state stale: " + stale + "\n", kTextContentType);
+    } else {
+      res.set_content("ok\n", kTextContentType);
     }
   }
 
   // Counts a request to an admission path that failed before reaching the pipeline.
-  void count(const std::string& path, std::string_view decision) {
+  void count(std::string_view path, std::string_view decision) {
     if (path == "/validate" || path == "/mutate") {
       metrics_.countRequest(path.substr(1), "", "", decision);
     }
@@ -341,14 +426,31 @@ class WebhookServer::Impl {
   void admit(std::string_view webhook, const httplib::Request& req, httplib::Response& res) {
     const auto start = std::chrono::steady_clock::now();
     cork(req, true);
+    if (client_policy_ != nullptr && !client_policy_->accept(req.ssl)) {
+      res.status = 403;
+      res.set_content("a client certificate with an allowed name is required (--client-ca)\n",
+                      kTextContentType);
+      metrics_.countRequest(webhook, "", "", "invalid");
+      return;
+    }
     if (!isJsonContentType(req.get_header_value("Content-Type"))) {
       res.status = 415;
       res.set_content("Content-Type must be application/json\n", kTextContentType);
       metrics_.countRequest(webhook, "", "", "invalid");
       return;
     }
-    AdmissionOutcome out =
-        webhook == "mutate" ? pipeline_.mutate(req.body) : pipeline_.validate(req.body);
+    AdmissionOutcome out;
+    try {
+      out = webhook == "mutate" ? pipeline_.mutate(req.body) : pipeline_.validate(req.body);
+    } catch (const std::exception& e) {
+      // The pipeline answers malformed input itself; reaching here is a bug. Answer 500 (the
+      // apiserver applies failurePolicy) and keep serving.
+      spdlog::error("{}: {}", webhook, e.what());
+      res.status = 500;
+      res.set_content("internal error\n", kTextContentType);
+      metrics_.countRequest(webhook, "", "", "error");
+      return;
+    }
     res.status = out.http_status;
     res.set_content(std::move(out.body), out.http_status == 200 ? kJsonContentType
                                                                 : kTextContentType);
@@ -359,26 +461,40 @@ class WebhookServer::Impl {
   }
 
   const ServerOptions options_;
+  const ConnectionLimits limits_;
   const AdmissionPipeline& pipeline_;
   Metrics& metrics_;
   const StateStore& state_;
   const std::atomic<bool>& draining_;
   ConnectionRegistry& connections_;
+  const ClientPolicy* client_policy_;
+  std::atomic<size_t>& backlog_;
   TlsServer server_;
 };
 
 WebhookServer::WebhookServer(ServerOptions options, CertReloader& certs,
                              const AdmissionPipeline& pipeline, Metrics& metrics,
                              const StateStore& state)
-    : connections_(std::make_unique<ConnectionRegistry>()),
-      impl_(std::make_unique<Impl>(options, certs, *connections_, pipeline, metrics, state,
-                                   draining_)) {
+    : connections_(std::make_unique<ConnectionRegistry>(options.max_connections, backlog_, metrics)) {
+  if (!options.client_ca_file.empty()) {
+    auto policy = ClientPolicy::load(options.client_ca_file, options.client_names);
+    if (!policy.ok()) {
+      setup_error_ = policy.error();
+    } else {
+      client_policy_ = std::move(*policy);
+    }
+  }
+  impl_ = std::make_unique<Impl>(options, certs, *connections_, client_policy_.get(), pipeline,
+                                 metrics, state, draining_, backlog_);
   port_ = options.port;
   host_ = options.host;
   drain_timeout_ = options.drain_timeout;
 }
 
 Result<int> WebhookServer::bind() {
+  if (!setup_error_.empty()) {
+    return Error{setup_error_};
+  }
   if (!impl_->valid()) {
     return Error{"TLS setup failed (certificate, key or cipher configuration)"};
   }

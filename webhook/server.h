@@ -2,8 +2,10 @@
 // kube-apiserver needs (spec/admission-contract.md §2), the admission routes and the probes.
 //
 // Routes: POST /validate, POST /mutate, GET /healthz, GET /readyz (503 until the cluster state is
-// ready, and while draining), GET /metrics. One thread per open connection, from a pool that
-// grows to `max_connections`; keep-alive outlives the apiserver's 90 s idle connections.
+// ready, while it is stale, and while draining), GET /metrics. Connections are read under the
+// limits and deadlines of connection.h; one thread per open connection, from a pool that grows
+// to `max_connections`; when all are taken, idle connections are closed for new ones (those that
+// never sent a request first). Keep-alive outlives the apiserver's 90 s idle connections.
 // shutdown() (any thread, e.g. on SIGTERM) stops accepting, closes idle keep-alive connections,
 // lets in-flight requests finish, and then serve() returns.
 #pragma once
@@ -15,11 +17,12 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
-#include "kube/state_store.h"
-#include "model/result.h"
 #include "webhook/admission_pipeline.h"
 #include "webhook/metrics.h"
+#include "model/result.h"
+#include "kube/state_store.h"
 #include "webhook/tls.h"
 
 namespace ambient_guard {
@@ -32,9 +35,16 @@ struct ServerOptions {
   // Above Go's 90 s IdleConnTimeout, so the apiserver never reuses a connection we just closed.
   std::chrono::seconds keep_alive_timeout{120};
   size_t keep_alive_max_requests = 1u << 30;  // effectively unlimited
+  // A request, head and body, must arrive within this of its first byte (else 408).
   std::chrono::seconds read_timeout{10};
-  std::chrono::seconds write_timeout{10};
+  std::chrono::seconds write_timeout{10};  // for each response
+  std::chrono::milliseconds handshake_timeout{10000};      // TLS handshake, from accept
+  std::chrono::milliseconds first_request_timeout{10000};  // new connection to first request
   size_t max_connections = 512;  // worker threads; each open connection holds one
+  // Mutual TLS: with a CA file, clients must present a certificate it signed; with names, its CN
+  // or a DNS SAN must be one of them.
+  std::string client_ca_file;
+  std::vector<std::string> client_names;
   // How long shutdown() waits for in-flight requests before closing their connections. Below
   // Kubernetes' default terminationGracePeriodSeconds (30 s).
   std::chrono::milliseconds drain_timeout{25000};
@@ -43,6 +53,7 @@ struct ServerOptions {
 // Tracks established TLS connections so shutdown can wake the idle ones. Internal to the server;
 // declared here only so WebhookServer can own it.
 class ConnectionRegistry;
+class ClientPolicy;
 
 class WebhookServer {
  public:
@@ -70,7 +81,10 @@ class WebhookServer {
   std::mutex reaper_mu_;
   std::thread reaper_;  // closes idle connections while draining
   std::string host_;
+  std::atomic<size_t> backlog_{0};  // connections waiting for a worker
   std::unique_ptr<ConnectionRegistry> connections_;  // outlives impl_ (its SSL objects)
+  std::unique_ptr<ClientPolicy> client_policy_;
+  std::string setup_error_;
   std::unique_ptr<Impl> impl_;
   int port_ = 0;
 };

@@ -741,6 +741,18 @@ void FakeApiServer::expireWatches(std::string_view resource) {
   state_->cv.notify_all();
 }
 
+void FakeApiServer::sendRaw(std::string_view resource, std::string text) {
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    for (auto& w : state_->watchers) {
+      if (w->resource == resource) {
+        w->initial += text;
+      }
+    }
+  }
+  state_->cv.notify_all();
+}
+
 void FakeApiServer::dropWatches(std::string_view resource) {
   {
     std::lock_guard<std::mutex> lock(state_->mu);

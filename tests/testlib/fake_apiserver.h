@@ -92,6 +92,9 @@ class FakeApiServer {
   void expireWatches(std::string_view resource = "");
   // Cuts the open watches of `resource` ("" = all) mid-stream, without the terminating chunk.
   void dropWatches(std::string_view resource = "");
+  // Sends `text` as it is on the open watches of `resource` (malformed events: a hostile or
+  // broken server).
+  void sendRaw(std::string_view resource, std::string text);
 
   std::vector<Request> requests() const;
   // Returns the number of watches of `resource` being served now.

@@ -10,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace ambient_guard::testing {
 
@@ -33,6 +35,8 @@ struct TlsClientOptions {
   int max_version = 0;  // e.g. TLS1_1_VERSION to try a downgrade; 0 = library default
   int min_version = 0;
   std::string tls12_ciphers;  // empty = library default
+  std::string client_cert_pem;  // presented when the server asks (mutual TLS); "" = none
+  std::string client_key_pem;
 };
 
 class TlsClient {
@@ -59,6 +63,18 @@ class TlsClient {
     BIO_free(bio);
     ERR_clear_error();
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    if (!opt.client_cert_pem.empty()) {
+      BIO* cb = BIO_new_mem_buf(opt.client_cert_pem.data(), static_cast<int>(opt.client_cert_pem.size()));
+      X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
+      BIO_free(cb);
+      BIO* kb = BIO_new_mem_buf(opt.client_key_pem.data(), static_cast<int>(opt.client_key_pem.size()));
+      EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
+      BIO_free(kb);
+      SSL_CTX_use_certificate(ctx_, cert);
+      SSL_CTX_use_PrivateKey(ctx_, key);
+      X509_free(cert);
+      EVP_PKEY_free(key);
+    }
 
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
@@ -152,17 +168,28 @@ class TlsClient {
     return SSL_read(ssl_, &c, 1) <= 0;
   }
 
- private:
-  bool fill() {
-    char buf[16384];
-    const int n = SSL_read(ssl_, buf, sizeof(buf));
-    if (n <= 0) {
-      return false;
+  // Sends raw bytes (hostile-input tests); false when the connection is closed or broken.
+  bool send(std::string_view raw) {
+    while (connected_ && !raw.empty()) {
+      const int n = SSL_write(ssl_, raw.data(), static_cast<int>(std::min<size_t>(raw.size(), 1 << 20)));
+      if (n <= 0) {
+        return false;
+      }
+      raw.remove_prefix(static_cast<size_t>(n));
     }
-    buf_.append(buf, static_cast<size_t>(n));
-    return true;
+    return connected_;
   }
 
+  // Returns true when response bytes are waiting or arrive within `timeout_ms`.
+  bool readable(int timeout_ms) {
+    if (!buf_.empty() || SSL_pending(ssl_) > 0) {
+      return true;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, timeout_ms) > 0;
+  }
+
+  // Reads one response (a 1xx included); nullopt when the connection closes first.
   std::optional<HttpResponse> readResponse() {
     size_t end;
     while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
@@ -203,6 +230,17 @@ class TlsClient {
     resp.body = buf_.substr(0, length);
     buf_.erase(0, length);
     return resp;
+  }
+
+ private:
+  bool fill() {
+    char buf[16384];
+    const int n = SSL_read(ssl_, buf, sizeof(buf));
+    if (n <= 0) {
+      return false;
+    }
+    buf_.append(buf, static_cast<size_t>(n));
+    return true;
   }
 
   SSL_CTX* ctx_ = nullptr;

@@ -293,7 +293,8 @@ TEST_F(AuditLogTest, PilotDecisionsAreAuditedOnePerLine) {
   json enroll = admit(c, "/mutate", withUid("namespace-enroll.json", "p9"));
   EXPECT_EQ(enroll["patchType"], "JSONPatch");
 
-  // The entries are written before the responses are sent: the file is complete now.
+  // Entries are written by the audit thread, after the responses: wait for them.
+  s.audit()->flush();
   const std::vector<json> entries = readEntries(path);
   ASSERT_EQ(entries.size(), 9u);
 
@@ -413,6 +414,7 @@ TEST_F(AuditLogTest, MetricsAfterKnownRequests) {
   admit(c, "/validate", peerAuthDisable("m5", "shop", "break-glass@example.com"));
   admit(c, "/mutate", withUid("namespace-enroll.json", "m6"));
 
+  s.audit()->flush();
   const std::string text = scrape(c);
   auto requests = [&](const std::string& decision, const std::string& kind,
                       const std::string& webhook) {
@@ -540,6 +542,7 @@ TEST_F(AuditLogTest, UnwritableDirectoryNeverFailsAdmission) {
   TlsClient c(s.port(), ca_.cert);
   ASSERT_TRUE(c.connected()) << c.error();
   expectAnswersUnchanged(c);
+  s.audit()->flush();
   const std::string text = scrape(c);
   // One for the failed open at startup, one per entry lost (no retry within the 10 s interval
   // can succeed either).
@@ -559,6 +562,7 @@ TEST_F(AuditLogTest, DevFullNeverFailsAdmission) {
   TlsClient c(s.port(), ca_.cert);
   ASSERT_TRUE(c.connected()) << c.error();
   expectAnswersUnchanged(c);
+  s.audit()->flush();
   const std::string text = scrape(c);
   EXPECT_EQ(metric(text, "ambient_guard_audit_write_errors_total"), 4) << text;
   EXPECT_EQ(metric(text, "ambient_guard_audit_entries_total"), 0);
@@ -579,6 +583,7 @@ TEST(AuditLog, ReopensAFileThatCouldNotBeOpened) {
   std::filesystem::remove(blocker);
   log.writeLine(R"({"uid":"kept"})");
   EXPECT_TRUE(log.isOpen());
+  log.flush();
   std::ifstream in(path);
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(content, "{\"uid\":\"kept\"}\n");

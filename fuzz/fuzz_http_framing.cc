@@ -1,0 +1,56 @@
+// Request framing as the server reads it (webhook/http_framing.h): the head scanner on a stream
+// arriving in pieces, the head parser, and the chunked-body decoder.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "webhook/http_framing.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) {
+    return 0;
+  }
+  const size_t chunk = 1 + data[0] % 32;
+  const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
+  ambient_guard::HttpLimits limits;
+  limits.max_request_line = 256;
+  limits.max_header_line = 256;
+  limits.max_head_bytes = 1024;
+  limits.max_headers = 16;
+  limits.max_body_bytes = 4096;
+  ambient_guard::HeadScanner scanner(limits);
+  size_t fed = 0;
+  int status = 0;
+  while (status == 0 && fed < input.size()) {
+    fed = std::min(input.size(), fed + chunk);
+    status = scanner.scan(input.substr(0, fed));
+  }
+  if (status != 200) {
+    return 0;
+  }
+  if (scanner.head_size() > fed || scanner.head_size() > limits.max_head_bytes) {
+    std::abort();
+  }
+  const auto head = ambient_guard::parseRequestHead(input.substr(0, scanner.head_size()), limits);
+  if (head.refuse_status != 0 || !head.chunked) {
+    return 0;
+  }
+  ambient_guard::ChunkedDecoder decoder(limits.max_body_bytes);
+  std::string rest(input.substr(scanner.head_size()));
+  std::string body;
+  while (!rest.empty()) {
+    const std::string piece = rest.substr(0, chunk);
+    size_t consumed = 0;
+    const auto state = decoder.feed(piece, body, consumed);
+    if (consumed > piece.size() || body.size() > limits.max_body_bytes) {
+      std::abort();
+    }
+    if (state != ambient_guard::ChunkedDecoder::State::kMore) {
+      break;
+    }
+    rest.erase(0, consumed);
+  }
+  return 0;
+}
