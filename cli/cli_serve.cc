@@ -12,8 +12,10 @@
 
 #include "audit/audit_log.h"
 #include "cli/cli.h"
+#include "migrate/policy_report_publish.h"
 #include "kube/kube_config.h"
 #include "kube/kube_watch.h"
+#include "kube/report_publisher.h"
 #include "kube/state_store.h"
 #include "model/state_file.h"
 #include "rules/reviewer.h"
@@ -50,6 +52,7 @@ struct ServeOptions {
   std::string audit_log;       // empty: the config's audit.path
   int audit_max_size_mb = 0;   // 0: the config's audit.maxSizeMB
   int audit_max_files = 0;     // 0: the config's audit.maxFiles
+  bool policy_reports = false; // also: the config's policyReports.enabled
 };
 
 // Splits "host:port" or "[v6]:port".
@@ -163,6 +166,9 @@ int runServe(const ServeOptions& opt) {
   if (opt.audit_max_files > 0) {
     config.audit.max_files = opt.audit_max_files;
   }
+  if (opt.policy_reports) {
+    config.policy_reports.enabled = true;
+  }
 
   // Cluster state: from the API server (list + watch) with --kubeconfig or in a pod, else from
   // backup files (offline use), else empty.
@@ -242,6 +248,26 @@ int runServe(const ServeOptions& opt) {
 
   // The watch starts before the server binds: /readyz stays 503 until every initial list is in.
   std::unique_ptr<KubeWatch> watch;
+  std::unique_ptr<ReportPublisher> reports;
+  if (config.policy_reports.enabled && !kube) {
+    spdlog::warn("policy reports: off (they need a live cluster: --kubeconfig or in-cluster)");
+  }
+  if (kube && config.policy_reports.enabled) {
+    PolicyReportWiring wiring;
+    wiring.lease_namespace = config.webhook_namespace;
+    wiring.debounce = std::chrono::seconds(config.policy_reports.debounce_seconds);
+    wiring.resync = std::chrono::seconds(config.policy_reports.resync_seconds);
+    reports = std::make_unique<ReportPublisher>(*kube, store, metrics.registry(),
+                                                policyReportBuilder(reviewer),
+                                                policyReportOptions(wiring));
+    auto started = reports->start();
+    if (!started.ok()) {
+      std::cerr << "ambient-guard: " << started.error() << "\n";
+      return kExitUsage;
+    }
+    spdlog::info("policy reports: on (Lease {}/ambient-guard-policy-reports, resync every {} s)",
+                 wiring.lease_namespace, wiring.resync.count());
+  }
   if (kube) {
     spdlog::info("cluster state from {} (list + watch)", kube->url());
     watch = std::make_unique<KubeWatch>(std::move(*kube), store, metrics.registry());
@@ -278,6 +304,9 @@ int runServe(const ServeOptions& opt) {
   server.serve();
   done = true;
   signals.join();
+  if (reports) {
+    reports->stop();  // releases the Lease: a standby takes over at once
+  }
   if (watch) {
     watch->stop();
   }
@@ -326,6 +355,9 @@ void registerServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--audit-max-files", opt->audit_max_files,
                   "Rotated audit files kept (default: audit.maxFiles, 5)")
       ->check(CLI::Range(1, 1000));
+  cmd->add_flag("--policy-reports", opt->policy_reports,
+               "Publish every namespace's migration readiness as PolicyReports (one replica "
+               "writes, elected with a Lease); same as policyReports.enabled in the config");
   cmd->add_option("--log-level", opt->log_level, "trace|debug|info|warn|error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
