@@ -161,7 +161,7 @@ Outcome KubeWatch::Impl::Worker::list() {
     }
   } while (!cont.empty());
   objects.shrink_to_fit();
-  owner_.push(Update{Update::Type::kReplace, res_.kind, std::move(objects), std::nullopt, {}});
+  // The status first: whoever sees the listed objects in a snapshot sees this list's status too.
   {
     std::lock_guard<std::mutex> lock(mu_);
     status_.resource_version = rv;
@@ -169,6 +169,7 @@ Outcome KubeWatch::Impl::Worker::list() {
     status_.listed = true;
     status_.missing = false;
   }
+  owner_.push(Update{Update::Type::kReplace, res_.kind, std::move(objects), std::nullopt, {}});
   owner_.touch(res_.kind);
   return Outcome::kOk;
 }

@@ -19,6 +19,9 @@ std::shared_ptr<const Snapshot> afterTranslation(const Snapshot& state,
   std::vector<AnyObject> puts;
   std::vector<ObjectKey> put_keys;
   for (const TranslatedObject& o : tr.objects) {
+    if (o.commented_out) {
+      continue;  // not applied as written (see TranslatedObject)
+    }
     auto obj = decodeObject(json::parse(o.doc.value.dump()));
     if (obj.ok() && obj->has_value()) {
       put_keys.push_back(keyOf(**obj));
@@ -162,7 +165,7 @@ std::vector<PlanStep> steps(const Inputs& in, const NamespacePlan& np, const Nam
   std::vector<std::string> vs_delete;
   bool replace_needed = false;
   for (const TranslatedObject& o : in.tr.objects) {
-    if (o.ref.ns == ns && !o.replaces) {
+    if (o.ref.ns == ns && !o.replaces && !o.commented_out) {
       std::string kind = o.ref.kind;
       std::transform(kind.begin(), kind.end(), kind.begin(), ::tolower);
       created.push_back("kubectl delete " + kind + " " + o.ref.name + " -n " + ns);

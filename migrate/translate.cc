@@ -198,18 +198,33 @@ TranslateResult translate(const std::vector<RawDocument>& inputs, const ClusterV
 
 
 std::string TranslateResult::yaml() const {
-  std::vector<YamlDocument> docs;
-  docs.reserve(objects.size());
+  std::string out;
   for (const TranslatedObject& o : objects) {
-    docs.push_back(o.doc);
+    std::string text = writeYaml({o.doc});
+    if (!o.commented_out) {
+      out += text;
+      continue;
+    }
+    // "---" and then every line as a comment: an empty document, which kubectl skips.
+    size_t pos = text.rfind("---\n", 0) == 0 ? 4 : 0;
+    out += "---\n";
+    while (pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      end = end == std::string::npos ? text.size() : end + 1;
+      const std::string line = text.substr(pos, end - pos);
+      out += line.rfind("#", 0) == 0 || line == "\n" ? line : "#   " + line;
+      pos = end;
+    }
   }
-  return writeYaml(docs);
+  return out;
 }
 
 nlohmann::ordered_json TranslateResult::list() const {
   nlohmann::ordered_json items = nlohmann::ordered_json::array();
   for (const TranslatedObject& o : objects) {
-    items.push_back(o.doc.value);
+    if (!o.commented_out) {
+      items.push_back(o.doc.value);
+    }
   }
   nlohmann::ordered_json l = nlohmann::ordered_json::object();
   l["apiVersion"] = "v1";
@@ -223,7 +238,7 @@ std::string TranslateResult::rollbackYaml() const {
       "Rollback: `kubectl apply -f` this file restores the objects the translation replaced";
   bool created = false;
   for (const TranslatedObject& o : objects) {
-    if (!o.replaces) {
+    if (!o.replaces && !o.commented_out) {
       head += std::string(created ? "" : ";\nthen delete the objects it created:") + "\n  " +
               o.ref.str();
       created = true;
@@ -247,8 +262,10 @@ std::string TranslateResult::rollbackYaml() const {
 
 std::string TranslateResult::summary() const {
   size_t replaced = 0;
+  size_t commented = 0;
   for (const TranslatedObject& o : objects) {
     replaced += o.replaces ? 1 : 0;
+    commented += o.commented_out ? 1 : 0;
   }
   size_t review = 0;
   size_t warnings = 0;
@@ -262,10 +279,11 @@ std::string TranslateResult::summary() const {
     review += n.level == TranslationNote::Level::kReview ? 1 : 0;
     warnings += n.level == TranslationNote::Level::kWarning ? 1 : 0;
   }
-  std::string out = "ambient-guard translate: " + std::to_string(objects.size()) +
+  std::string out = "ambient-guard translate: " + std::to_string(objects.size() - commented) +
                     " objects written (" + std::to_string(replaced) + " replace their source, " +
-                    std::to_string(objects.size() - replaced) + " new); " +
-                    std::to_string(review) + " to review, " + std::to_string(warnings) +
+                    std::to_string(objects.size() - commented - replaced) + " new)" +
+                    (commented > 0 ? ", " + std::to_string(commented) + " commented out" : "") +
+                    "; " + std::to_string(review) + " to review, " + std::to_string(warnings) +
                     " warnings\n";
   for (const std::string& obj : order) {
     out += obj + "\n";

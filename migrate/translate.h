@@ -51,6 +51,9 @@ struct TranslatedObject {
   std::string source;     // "Kind ns/name" of the input object it comes from
   bool replaces = false;  // same kind/namespace/name as its source: applying it replaces it
   YamlDocument doc;       // the object, with comments
+  // The API server would reject it as it stands (an HTTPRoute backend without the port it must
+  // have): written to YAML as comment lines to complete and uncomment, left out of `-o json`.
+  bool commented_out = false;
 };
 
 // An input object that the output replaces or makes obsolete.

@@ -110,6 +110,7 @@ struct Backend {
   ordered_json ref = ordered_json::object();
   std::vector<std::string> notes;  // comments for this backend
   bool review = false;
+  bool port_missing = false;  // a Service backend without a port: not valid as written
 };
 
 // A VirtualService Destination as an HTTPRoute backend reference (spec §5.1 route rows).
@@ -150,6 +151,7 @@ Backend backendFor(const Context& ctx, const json& dest, const RouteScope& scope
                                               : " has several ports") +
                           ": HTTPRoute needs backendRefs[].port; add it.");
         b.review = true;
+        b.port_missing = true;
       }
     }
     if (!subset.empty()) {
@@ -369,6 +371,9 @@ HttpRule convertHttpRoute(const Context& ctx, const json& http, size_t index,
       }
     }
     out.review = out.review || b.review;
+    if (b.port_missing) {
+      out.missing_ports.push_back(hp + ".mirror.destination.port");
+    }
     filters.push_back({{"type", "RequestMirror"}, {"requestMirror", std::move(mirror)}});
   }
   if (const json* cp = member(http, "corsPolicy")) {
@@ -445,6 +450,9 @@ HttpRule convertHttpRoute(const Context& ctx, const json& http, size_t index,
         }
       }
       out.review = out.review || b.review;
+      if (b.port_missing) {
+        out.missing_ports.push_back(rp + ".destination.port");
+      }
       backends.push_back(std::move(b.ref));
     }
   }

@@ -92,6 +92,9 @@ struct HttpRule {
   std::vector<RuleComment> comments;
   std::vector<std::string> gaps;  // "spec.http[0].fault: no equivalent" lines for the summary
   bool review = false;            // the result differs from the original: a human should look
+  // Paths of Service backends whose port could not be determined. The API server rejects such a
+  // backendRef (the Gateway API CRD's CEL rule "Must have port for Service reference").
+  std::vector<std::string> missing_ports;
 };
 
 // Returns the rule for spec.http[index].

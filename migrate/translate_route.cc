@@ -186,6 +186,7 @@ void translateVirtualService(Context& ctx, const json& doc, const VirtualService
   const json* http = member(spec, "http");
   size_t written = 0;
   std::vector<std::string> route_names;
+  std::vector<std::string> commented_routes;  // written as comments: a backend port is missing
   bool review = !gaps.empty();
   std::vector<std::string> rule_gaps;
   for (const std::string& pns : parents.order) {
@@ -205,6 +206,7 @@ void translateVirtualService(Context& ctx, const json& doc, const VirtualService
     // Comments of rules that were left out go before the next rule that is written.
     std::vector<ordered_json> kept;
     std::vector<std::vector<RuleComment>> kept_comments;
+    std::vector<std::vector<std::string>> kept_missing_ports;
     std::vector<RuleComment> pending;
     for (HttpRule& r : rules) {
       review = review || r.review;
@@ -222,6 +224,7 @@ void translateVirtualService(Context& ctx, const json& doc, const VirtualService
       cs.insert(cs.end(), r.comments.begin(), r.comments.end());
       kept.push_back(std::move(r.rule));
       kept_comments.push_back(std::move(cs));
+      kept_missing_ports.push_back(std::move(r.missing_ports));
     }
     if (kept.empty()) {
       ctx.note(Level::kWarning, object,
@@ -283,6 +286,22 @@ void translateVirtualService(Context& ctx, const json& doc, const VirtualService
       for (const std::string& g : gaps) {
         o.doc.comment("", g + ".");
       }
+      std::string missing;
+      for (size_t j = first; j < last; ++j) {
+        for (const std::string& m : kept_missing_ports[j]) {
+          missing += (missing.empty() ? "" : ", ") + m;
+        }
+      }
+      if (!missing.empty()) {
+        // The Gateway API CRD requires a port on every Service backendRef (CEL rule "Must have
+        // port for Service reference"): the API server would refuse the route as it stands.
+        o.commented_out = true;
+        o.doc.comment("", "COMMENTED OUT: the API server refuses a Service backendRef without a "
+                          "port, and " + missing + " is not set (pass the backup with --state "
+                          "to take it from the Service). Add the ports, then uncomment (remove "
+                          "the leading `#   `).");
+        commented_routes.push_back(o.ref.str());
+      }
       route_names.push_back(o.ref.str());
       ctx.out.objects.push_back(std::move(o));
       ++written;
@@ -291,13 +310,24 @@ void translateVirtualService(Context& ctx, const json& doc, const VirtualService
   if (written == 0) {
     return;
   }
-  addSource(ctx, doc, src, true);
   std::string routes;
   for (const std::string& r : route_names) {
     routes += (routes.empty() ? "" : ", ") + r;
   }
   ctx.note(Level::kInfo, object, "→ " + routes);
-  if (!vs.gateways.empty()) {
+  if (!commented_routes.empty()) {
+    // Until the route can be applied, the VirtualService keeps routing mesh traffic: not
+    // superseded, not rewritten without `mesh`.
+    addSource(ctx, doc, src, false);
+    std::string list;
+    for (const std::string& r : commented_routes) {
+      list += (list.empty() ? "" : ", ") + r;
+    }
+    ctx.note(Level::kWarning, object,
+             list + " written commented out: a Service backend has no port, which the API "
+                    "server refuses (pass --state, or add the ports); VirtualService kept");
+  } else if (!vs.gateways.empty()) {
+    addSource(ctx, doc, src, true);
     // Mixed mesh + ingress: keep the ingress part as a VirtualService without `mesh`.
     TranslatedObject o;
     o.ref = src;
@@ -319,6 +349,7 @@ void translateVirtualService(Context& ctx, const json& doc, const VirtualService
     ctx.out.objects.push_back(std::move(o));
     ctx.note(Level::kInfo, object, "kept for its ingress gateways, `mesh` removed from gateways");
   } else {
+    addSource(ctx, doc, src, true);
     ctx.note(Level::kInfo, object,
              "delete the VirtualService once the HTTPRoute is in place (mixing both is undefined)");
   }

@@ -8,10 +8,11 @@ PACKAGES=(
   libcpp-httplib-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev
   prometheus-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  openssl curl ccache
+  openssl curl ccache jq
 )
 # Tools the tests and benchmarks drive as real processes (kubectl is preinstalled on CI
-# machines; wrk and nginx are only needed by the load benchmark).
+# machines; wrk and nginx are only needed by the load benchmark). scripts/e2e.sh also needs Go
+# (preinstalled on CI machines) to build kube-apiserver, kubectl and etcd, and jq.
 if [[ "${AG_WITH_LOADTEST:-0}" == "1" ]]; then
   PACKAGES+=(wrk nginx-light)
 fi

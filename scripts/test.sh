@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test under AddressSanitizer + UndefinedBehavior-
 # Sanitizer (build-asan/: -O1, line tables only, so it builds about as fast as a release build).
-# AG_SANITIZE=0 runs them on the plain release build (build/) instead. The output ends with
-# ctest's summary. CI (.ci/run) runs exactly this.
+# AG_SANITIZE=0 runs them on the plain release build (build/) instead. Then the end-to-end tests
+# (scripts/e2e.sh: a real kube-apiserver and etcd) run that same ambient-guard binary; AG_E2E=0
+# skips them. The first run on a machine builds kube-apiserver, kubectl and etcd with Go (about 20
+# minutes on 2 cores, cached afterwards). The output ends with ctest's summary, then e2e's
+# "N passed, M failed". CI (.ci/run) runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -18,5 +21,14 @@ else
   echo "== build and test ($dir/)"
   ./scripts/build.sh
 fi
-cd "$dir"
-exec ctest --output-on-failure -j2 --timeout 600
+unit=0
+(cd "$dir" && ctest --output-on-failure -j2 --timeout 600) || unit=$?
+e2e=0
+if [[ "${AG_E2E:-1}" == "1" ]]; then
+  echo "== end-to-end tests against kube-apiserver and etcd (scripts/e2e.sh, $dir/ambient-guard)"
+  AG_E2E_BINARY="$dir/ambient-guard" ./scripts/e2e.sh || e2e=$?
+fi
+if ((unit != 0 || e2e != 0)); then
+  echo "== FAILED: unit tests status $unit, end-to-end tests status $e2e"
+  exit 1
+fi

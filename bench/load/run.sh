@@ -9,6 +9,13 @@
 # Both use one ECDSA P-256 certificate, TLS 1.2+ with the same AEAD suites and curves.
 # Prints requests/s, latency percentiles and the ratio. Never run from ctest.
 #
+# Two shapes, both servers each:
+#   saturation: CONNECTIONS connections sending back to back (the throughput ceiling);
+#   paced:      PACED_CONNECTIONS keep-alive connections (8) sharing about PACED_RATE reviews/s
+#               (1,000): the shape of a busy API server's webhook client. Each connection waits
+#               PACED_CONNECTIONS/PACED_RATE seconds between requests (wrk's delay()), and the
+#               p99s of both servers and their ratio are printed.
+#
 #   AG_BIN=build/ambient-guard DURATION=20s CONNECTIONS=64 THREADS=2 bench/load/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,6 +25,8 @@ DURATION=${DURATION:-20s}
 WARMUP=${WARMUP:-3s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
+PACED_RATE=${PACED_RATE:-1000}
+PACED_CONNECTIONS=${PACED_CONNECTIONS:-8}
 AG_PORT=${AG_PORT:-18443}
 NGINX_PORT=${NGINX_PORT:-18444}
 REVIEW=bench/load/review.json
@@ -126,6 +135,13 @@ function done(summary, latency, requests)
 end
 EOF
 
+# The paced shape: the same requests, each connection waiting between two of them.
+{
+  cat "$work/post.lua"
+  awk -v c="$PACED_CONNECTIONS" -v r="$PACED_RATE" \
+    'BEGIN { printf "function delay()\n  return %d\nend\n", c * 1000 / r }'
+} >"$work/paced.lua"
+
 # CPU time (user+system, clock ticks) of a process and its threads, or of several processes.
 cpu_ticks() {
   local total=0 p
@@ -135,13 +151,13 @@ cpu_ticks() {
   echo "$total"
 }
 
-run() {  # name port pid...
-  local name=$1 port=$2
+run() {  # name port pid...   (SCRIPT=post|paced, CONNS=connections)
+  local name=$1 port=$2 script=${SCRIPT:-post} conns=${CONNS:-$CONNECTIONS}
   shift 2
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$work/post.lua" "https://127.0.0.1:$port/validate" >/dev/null
+  wrk -t"$THREADS" -c"$conns" -d"$WARMUP" -s "$work/$script.lua" "https://127.0.0.1:$port/validate" >/dev/null
   local before after
   before=$(cpu_ticks "$@")
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$work/post.lua" "https://127.0.0.1:$port/validate" \
+  wrk -t"$THREADS" -c"$conns" -d"$DURATION" -s "$work/$script.lua" "https://127.0.0.1:$port/validate" \
     >"$work/$name.out"
   after=$(cpu_ticks "$@")
   # Server CPU per request: independent of what else runs on the machine.
@@ -160,3 +176,16 @@ for line in "$ag" "$ng"; do
 done
 awk -v a="$(echo "$ag" | cut -d' ' -f2)" -v n="$(echo "$ng" | cut -d' ' -f2)" \
   'BEGIN { printf "ratio ambient-guard/nginx requests/s: %.2f\n", a / n }'
+
+echo
+echo "== paced: $PACED_CONNECTIONS keep-alive connections, about $PACED_RATE reviews/s in all"
+ag=$(SCRIPT=paced CONNS=$PACED_CONNECTIONS THREADS=1 run ambient-guard "$AG_PORT" "$ag_pid")
+ng=$(SCRIPT=paced CONNS=$PACED_CONNECTIONS THREADS=1 run nginx "$NGINX_PORT" $(pgrep -P "$nginx_pid") "$nginx_pid")
+printf '%-14s %9s %8s %8s %8s %8s %8s %9s %6s %10s\n' server "req/s" "p50 ms" "p90 ms" \
+  "p99 ms" "p99.9 ms" "max ms" requests errors "CPU us/req"
+for line in "$ag" "$ng"; do
+  # shellcheck disable=SC2086
+  printf '%-14s %9s %8s %8s %8s %8s %8s %9s %6s %10s\n' $line
+done
+awk -v a="$(echo "$ag" | cut -d' ' -f5)" -v n="$(echo "$ng" | cut -d' ' -f5)" \
+  'BEGIN { printf "ratio ambient-guard/nginx p99 (paced): %.2f (target <= 1.3)\n", a / n }'

@@ -66,8 +66,12 @@ TEST(KubeWatch, ListsEveryKindPageByPageThenWatchesFromTheListVersion) {
   EXPECT_LE(timeout, 600);
   EXPECT_EQ(watches[0].token, "token-1");
 
-  EXPECT_EQ(h.metric("ambient_guard_state_objects", "Namespace"), 5);
-  EXPECT_EQ(h.metric("ambient_guard_state_objects", "Service"), 3);
+  // The gauges follow the published snapshot (the publisher refreshes them right after).
+  EXPECT_TRUE(eventually([&] {
+    return h.metric("ambient_guard_state_objects", "Namespace") == 5 &&
+           h.metric("ambient_guard_state_objects", "Service") == 3;
+  })) << h.metric("ambient_guard_state_objects", "Namespace") << " namespaces, "
+      << h.metric("ambient_guard_state_objects", "Service") << " services";
   EXPECT_EQ(h.metric("ambient_guard_watch_restarts_total", "Namespace"), 0);
 }
 

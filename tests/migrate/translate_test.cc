@@ -101,7 +101,9 @@ TEST_P(TranslateGolden, MatchesGoldenFiles) {
   }
   EXPECT_EQ(r.out, readAll(golden_out)) << "stdout differs from " << golden_out;
   EXPECT_EQ(r.err, readAll(golden_err)) << "stderr summary differs from " << golden_err;
-  EXPECT_GT(documents(r.out), 0u);
+  // Objects, or routes written commented out (a Service backend without a port, which the API
+  // server refuses: analyzer-virtualservices has no --state to take the ports from).
+  EXPECT_TRUE(documents(r.out) > 0 || r.out.find("# COMMENTED OUT: ") != std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, TranslateGolden, ::testing::ValuesIn(cases()),
@@ -157,6 +159,9 @@ TEST_F(KubectlApply, AcceptsEveryGoldenOutput) {
   for (const Case& c : cases()) {
     SCOPED_TRACE(c.name);
     const std::string yaml = readAll(data("golden/" + c.name + ".yaml"));
+    if (documents(yaml) == 0) {
+      continue;  // only commented-out routes: kubectl has nothing to apply
+    }
     auto r = server_->apply(yaml);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_EQ(created(r.out), documents(yaml)) << r.out << r.err;
@@ -238,7 +243,8 @@ TEST(Translate, RoundTripThroughCheckClearsL7AndVirtualServiceFindings) {
       "bookinfo-virtual-service-reviews-jason-v2-v3.yaml",
       "bookinfo-virtual-service-ratings-test-abort.yaml",
       "bookinfo-virtual-service-details-v2.yaml", "bookinfo-gateway.yaml",
-      "virtualservice_dupmatches.yaml", "shop-cluster.yaml", "vs-features.yaml"};
+      "virtualservice_dupmatches.yaml", "analyzer-services.yaml", "shop-cluster.yaml",
+      "vs-features.yaml"};
   std::vector<std::string> args = {"translate", "--rollback-file", dir + "/rollback.yaml"};
   std::vector<std::string> check_before = {"check", "-o", "json"};
   for (const std::string& f : inputs) {
@@ -311,7 +317,8 @@ TEST(Translate, RoundTripThroughCheckClearsL7AndVirtualServiceFindings) {
 TEST(Translate, RollbackFileRestoresTheOriginals) {
   const std::string dir = testing::tempDir();
   auto t = runCli({"translate", "-f", data("security-v1-AuthorizationPolicy.yaml"), "-f",
-                   data("bookinfo-virtual-service-reviews-90-10.yaml"), "--rollback-file",
+                   data("bookinfo-virtual-service-reviews-90-10.yaml"), "--state",
+                   data("bookinfo.yaml"), "--rollback-file",
                    dir + "/rollback.yaml"});
   ASSERT_EQ(t.exit_code, 0) << t.err;
   const std::string rollback = readAll(dir + "/rollback.yaml");

@@ -1,0 +1,32 @@
+# shellcheck shell=bash
+# ambient-guard runs with a token of deploy/base's ServiceAccount, bound to deploy/base's
+# ClusterRole only. Both instances became ready (every initial list done) at setup; this checks
+# that no kind was refused or missing on the way, and that the role grants nothing beyond reading.
+
+test_rbac_service_account_lists_and_watches_every_kind() {
+  local mode log
+  for mode in enforce pilot; do
+    ag_get "$mode" /readyz >/dev/null || fail "ambient-guard ($mode) is not ready"
+    log="$E2E_WORK/logs/ag-$mode.log"
+    grep -q 'initial lists complete' "$log" || fail "ambient-guard ($mode) never completed its lists"
+    if grep -E 'HTTP 40[13]|forbidden|not served \(404\)' "$log"; then
+      fail "ambient-guard ($mode) was refused a list or watch, or a kind is missing (above)"
+    fi
+  done
+  # Every kind the watch reads has a state gauge: all of them were listed with this token.
+  local kinds
+  kinds=$(ag_get enforce /metrics | grep -c '^ambient_guard_state_objects{')
+  ((kinds >= 13)) || fail "state gauges for $kinds kinds, want the 13 watched kinds"
+  # Least privilege: read only, no Secrets.
+  local sa=system:serviceaccount:ambient-guard:ambient-guard verb_resource
+  for verb_resource in "list peerauthentications.security.istio.io" "watch gateways.gateway.networking.k8s.io" \
+    "get namespaces"; do
+    # shellcheck disable=SC2086
+    [[ $(k auth can-i $verb_resource --as="$sa" 2>/dev/null) == yes ]] || fail "the ServiceAccount cannot $verb_resource"
+  done
+  for verb_resource in "create peerauthentications.security.istio.io" "update namespaces" \
+    "list secrets" "delete gateways.gateway.networking.k8s.io" "list pods"; do
+    # shellcheck disable=SC2086
+    [[ $(k auth can-i $verb_resource --as="$sa" 2>/dev/null) == no ]] || fail "the ServiceAccount can $verb_resource"
+  done
+}
