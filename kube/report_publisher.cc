@@ -272,6 +272,7 @@ void ReportPublisher::Impl::run() {
   auto next_resync = Clock::now();
   bool was_leader = false;
   bool dirty = true;  // the first scan after becoming leader writes everything
+  Clock::time_point not_before{};
   Clock::time_point first_change{};
   Clock::time_point last_change{};
   std::shared_ptr<const Snapshot> seen = store_.current();
@@ -323,11 +324,18 @@ void ReportPublisher::Impl::run() {
     const bool overdue = dirty && first_change != Clock::time_point{} &&
                          now - first_change >= options_.max_delay;
     const bool initial = dirty && first_change == Clock::time_point{};
+    if (now < not_before && !requested) {
+      continue;
+    }
     if (requested || settled || overdue || initial || now >= next_resync) {
       dirty = false;
       first_change = Clock::time_point{};
       next_resync = now + options_.resync;
       scan();
+      // Under constant churn a large cluster's scans must not take a core: wait at least
+      // `busy_factor` times the last scan's duration before the next one.
+      const auto took = Clock::now() - now;
+      not_before = Clock::now() + took * options_.busy_factor;
     }
   }
   elector_->release();

@@ -50,6 +50,7 @@ struct ReportPublisherOptions {
   std::chrono::seconds resync{180};           // scan at least this often
   std::chrono::milliseconds election_period{2000};
   std::chrono::milliseconds tick{100};        // how often the loop looks at the store
+  int busy_factor = 4;  // after a scan of T, the next waits at least busy_factor × T (≤ 20 % CPU)
   LeaseOptions lease;
   std::string field_manager = "ambient-guard";
   std::string label_selector = "app.kubernetes.io/managed-by=ambient-guard";
