@@ -44,7 +44,7 @@ pr_one_leader() {
 pr_every_namespace_reported() {
   local want got
   want=$(k get namespaces -o json | jq -r '.items[] | select(.metadata.deletionTimestamp == null)
-      | .metadata.name | select(IN("kube-system", "kube-public", "kube-node-lease", "istio-system") | not)' | sort)
+      | .metadata.name | select(IN("kube-system", "kube-public", "kube-node-lease", "local-path-storage", "istio-system") | not)' | sort)
   got=$(k get policyreports -A -o json | jq -r '.items[] | select(.metadata.name == "ambient-guard")
       | .metadata.namespace' | sort)
   [[ $want == "$got" ]]
@@ -67,8 +67,11 @@ test_policy_reports_appear_for_every_namespace() {
   [[ $(jq -r '.metadata.ownerReferences[0].uid' <<<"$r") == $(k get namespace e2e-pr-sidecar -o jsonpath='{.metadata.uid}') ]] ||
     fail "ownerReference: $(jq -c .metadata.ownerReferences <<<"$r")"
   # Written by server-side apply, under the field manager ambient-guard.
-  jq -e 'any(.metadata.managedFields[]; .manager == "ambient-guard" and .operation == "Apply")' <<<"$r" >/dev/null ||
-    fail "managedFields: $(jq -c '[.metadata.managedFields[] | {manager, operation}]' <<<"$r")"
+  local managed
+  managed=$(k -n e2e-pr-sidecar get policyreport ambient-guard --show-managed-fields -o json |
+    jq -c '[.metadata.managedFields[] | {manager, operation}]')
+  jq -e 'any(.[]; .manager == "ambient-guard" and .operation == "Apply")' <<<"$managed" >/dev/null ||
+    fail "managedFields: $managed"
   [[ $(pr_gate e2e-pr-ambient) == ready ]] || fail "the ambient namespace is $(pr_gate e2e-pr-ambient)"
   [[ $(pr_json e2e-pr-ambient | jq -r '.results[0].properties.evaluatedAs') == current ]] ||
     fail "an ambient namespace is evaluated as it is"
