@@ -1,6 +1,8 @@
 // `ambient-guard serve`: the admission webhook over HTTPS.
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <fstream>
@@ -8,19 +10,18 @@
 #include <optional>
 #include <thread>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include "audit/audit_log.h"
+#include "audit/audit_review.h"
 #include "cli/cli.h"
 #include "kube/kube_config.h"
 #include "kube/kube_watch.h"
+#include "kube/report_publisher.h"
 #include "kube/state_store.h"
+#include "migrate/policy_report_publish.h"
 #include "model/state_file.h"
 #include "rules/reviewer.h"
 #include "rules/rule.h"
 #include "webhook/admission_audit.h"
-#include "audit/audit_review.h"
 #include "webhook/admission_pipeline.h"
 #include "webhook/client_auth.h"
 #include "webhook/config.h"
@@ -50,12 +51,13 @@ struct ServeOptions {
   size_t max_connections = 512;
   size_t max_request_bytes = 8u << 20;
   std::string log_level = "info";
-  std::string audit_log;       // empty: the config's audit.path
-  int audit_max_size_mb = 0;   // 0: the config's audit.maxSizeMB
-  int audit_max_files = 0;     // 0: the config's audit.maxFiles
+  std::string audit_log;      // empty: the config's audit.path
+  int audit_max_size_mb = 0;  // 0: the config's audit.maxSizeMB
+  int audit_max_files = 0;    // 0: the config's audit.maxFiles
   std::string max_state_staleness = "5m";
   std::string client_ca;
   std::vector<std::string> client_names;
+  bool policy_reports = false;  // also: the config's policyReports.enabled
 };
 
 // Raises the soft limit on open files to the hard one (as Go programs do): every connection is
@@ -118,11 +120,11 @@ std::unique_ptr<CertReloader> servingCertificate(const ServeOptions& opt) {
     std::cerr << "ambient-guard: " << ca.error() << "\n";
     return nullptr;
   }
-  auto leaf = issueServingCert(*ca,
-                               {svc_dns, svc_dns + ".cluster.local",
-                                opt.service + "." + opt.service_namespace, opt.service,
-                                "localhost"},
-                               {"127.0.0.1", "::1"}, 365);
+  auto leaf =
+      issueServingCert(*ca,
+                       {svc_dns, svc_dns + ".cluster.local",
+                        opt.service + "." + opt.service_namespace, opt.service, "localhost"},
+                       {"127.0.0.1", "::1"}, 365);
   if (!leaf.ok()) {
     std::cerr << "ambient-guard: " << leaf.error() << "\n";
     return nullptr;
@@ -139,11 +141,12 @@ std::unique_ptr<CertReloader> servingCertificate(const ServeOptions& opt) {
       std::cerr << "ambient-guard: cannot write " << opt.ca_bundle_out << "\n";
       return nullptr;
     }
-    spdlog::info("generated a CA and a serving certificate for {}, localhost, 127.0.0.1; CA "
-                 "bundle written to {}", svc_dns, opt.ca_bundle_out);
+    spdlog::info(
+        "generated a CA and a serving certificate for {}, localhost, 127.0.0.1; CA "
+        "bundle written to {}",
+        svc_dns, opt.ca_bundle_out);
   } else {
-    spdlog::info("generated a CA and a serving certificate for {}, localhost, 127.0.0.1",
-                 svc_dns);
+    spdlog::info("generated a CA and a serving certificate for {}, localhost, 127.0.0.1", svc_dns);
   }
   std::cout << ca->cert << std::flush;
   return std::make_unique<CertReloader>(std::move(*ck));
@@ -211,6 +214,9 @@ int runServe(const ServeOptions& opt) {
   }
   if (opt.audit_max_files > 0) {
     config.audit.max_files = opt.audit_max_files;
+  }
+  if (opt.policy_reports) {
+    config.policy_reports.enabled = true;
   }
 
   // Cluster state: from the API server (list + watch) with --kubeconfig or in a pod, else from
@@ -283,9 +289,28 @@ int runServe(const ServeOptions& opt) {
   sopt.client_names = opt.client_names;
   raiseFileLimit(opt.max_connections);
 
-
   // The watch starts before the server binds: /readyz stays 503 until every initial list is in.
   std::unique_ptr<KubeWatch> watch;
+  std::unique_ptr<ReportPublisher> reports;
+  if (config.policy_reports.enabled && !kube) {
+    spdlog::warn("policy reports: off (they need a live cluster: --kubeconfig or in-cluster)");
+  }
+  if (kube && config.policy_reports.enabled) {
+    PolicyReportWiring wiring;
+    wiring.lease_namespace = config.webhook_namespace;
+    wiring.debounce = std::chrono::seconds(config.policy_reports.debounce_seconds);
+    wiring.resync = std::chrono::seconds(config.policy_reports.resync_seconds);
+    reports = std::make_unique<ReportPublisher>(*kube, store, metrics.registry(),
+                                                policyReportBuilder(reviewer),
+                                                policyReportOptions(wiring));
+    auto started = reports->start();
+    if (!started.ok()) {
+      std::cerr << "ambient-guard: " << started.error() << "\n";
+      return kExitUsage;
+    }
+    spdlog::info("policy reports: on (Lease {}/ambient-guard-policy-reports, resync every {} s)",
+                 wiring.lease_namespace, wiring.resync.count());
+  }
   if (kube) {
     spdlog::info("cluster state from {} (list + watch)", kube->url());
     KubeWatchOptions wopt;
@@ -324,6 +349,9 @@ int runServe(const ServeOptions& opt) {
   server.serve();
   done = true;
   signals.join();
+  if (reports) {
+    reports->stop();  // releases the Lease: a standby takes over at once
+  }
   if (watch) {
     watch->stop();
   }
@@ -336,9 +364,9 @@ int runServe(const ServeOptions& opt) {
 void registerServeCommand(CLI::App& app, int& exit_code) {
   auto opt = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Run the admission webhook (HTTPS)");
-  cmd->add_option("--listen", opt->listen, "Address and port to listen on")
-      ->capture_default_str();
-  cmd->add_option("--cert", opt->cert, "Serving certificate (PEM, chain allowed); reloaded on change");
+  cmd->add_option("--listen", opt->listen, "Address and port to listen on")->capture_default_str();
+  cmd->add_option("--cert", opt->cert,
+                  "Serving certificate (PEM, chain allowed); reloaded on change");
   cmd->add_option("--key", opt->key, "Private key of --cert (PEM)");
   cmd->add_option("--config", opt->config, "Enforcement configuration (YAML)");
   cmd->add_option("--state", opt->state_files,
@@ -382,6 +410,9 @@ void registerServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--client-name", opt->client_names,
                   "With --client-ca: allowed subject CN or DNS SAN of the client certificate "
                   "(repeatable; default: any)");
+  cmd->add_flag("--policy-reports", opt->policy_reports,
+                "Publish every namespace's migration readiness as PolicyReports (one replica "
+                "writes, elected with a Lease); same as policyReports.enabled in the config");
   cmd->add_option("--log-level", opt->log_level, "trace|debug|info|warn|error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

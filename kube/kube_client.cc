@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -13,8 +14,6 @@
 #include <fstream>
 #include <sstream>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 namespace ambient_guard {
 
@@ -273,6 +272,39 @@ ApiResponse ApiClient::stream(const std::string& target, std::chrono::seconds re
         }
         return true;
       });
+  return finishResponse(res, config_, std::move(out));
+}
+
+ApiResponse ApiClient::send(std::string_view method, const std::string& target,
+                            const std::string& body, const std::string& content_type,
+                            std::chrono::seconds read_timeout) {
+  refreshCa();
+  client_->set_connection_timeout(static_cast<time_t>(connect_timeout_.count()), 0);
+  client_->set_read_timeout(static_cast<time_t>(read_timeout.count()), 0);
+  const std::string path = config_.base_path + target;
+  const httplib::Headers headers = requestHeaders(config_);
+  if (method != "PATCH" && method != "PUT" && method != "POST" && method != "DELETE") {
+    ApiResponse out;
+    out.error = "unsupported method " + std::string(method);
+    return out;
+  }
+  auto res = [&]() -> httplib::Result {
+    if (method == "PATCH") {
+      return client_->Patch(path, headers, body, content_type);
+    }
+    if (method == "PUT") {
+      return client_->Put(path, headers, body, content_type);
+    }
+    if (method == "POST") {
+      return client_->Post(path, headers, body, content_type);
+    }
+    return body.empty() ? client_->Delete(path, headers)
+                        : client_->Delete(path, headers, body, content_type);
+  }();
+  ApiResponse out;
+  if (res) {
+    out.body = std::move(res->body);
+  }
   return finishResponse(res, config_, std::move(out));
 }
 

@@ -1,6 +1,7 @@
 // ApiClient: one HTTPS connection to the Kubernetes API server (cpp-httplib over OpenSSL).
 //
-// Used by one thread at a time for GETs (lists) and streamed GETs (watches); interrupt() may be
+// Used by one thread at a time for GETs (lists), streamed GETs (watches) and writes (server-side
+// apply, Lease updates); interrupt() may be
 // called from any thread and shuts down the request in flight. Each request carries the current
 // bearer token from the config's TokenSource; a 401 invalidates it so the next request re-reads
 // the token file. Before each request the client re-reads the config's CA file when it changed
@@ -53,6 +54,10 @@ class ApiClient {
   // 2xx; on_data returns false to end the request early (the result then has error "canceled").
   ApiResponse stream(const std::string& target, std::chrono::seconds read_timeout,
                      const std::function<bool(std::string_view)>& on_data);
+  // Sends `method` (PATCH, PUT, POST, DELETE) to base_path + target with `body` of
+  // `content_type` (nothing when the body is empty); returns the whole response body.
+  ApiResponse send(std::string_view method, const std::string& target, const std::string& body,
+                   const std::string& content_type, std::chrono::seconds read_timeout);
   // Shuts down the request in flight, if any. Thread-safe; the client stays usable.
   void interrupt();
 

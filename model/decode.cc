@@ -385,8 +385,15 @@ DestinationRule decodeDestinationRule(const json& doc) {
 
 AnyObject decodeKind(Kind kind, const json& doc) {
   switch (kind) {
-    case Kind::kNamespace:
-      return Namespace{};
+    case Kind::kNamespace: {
+      Namespace n;
+      if (const json* meta = member(doc, "metadata"); meta != nullptr && meta->is_object()) {
+        n.uid = stringAt(*meta, "uid", "metadata");
+        const json* deleted = member(*meta, "deletionTimestamp");
+        n.terminating = deleted != nullptr && !deleted->is_null();
+      }
+      return n;
+    }
     case Kind::kService:
       return decodeService(doc);
     case Kind::kGateway:

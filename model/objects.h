@@ -90,6 +90,8 @@ struct Object {
 
 struct Namespace : Object {
   static constexpr Kind kKind = Kind::kNamespace;
+  std::string uid;           // metadata.uid (ownerReferences of the namespace's PolicyReport)
+  bool terminating = false;  // metadata.deletionTimestamp is set
 };
 
 struct ServicePort {

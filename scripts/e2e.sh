@@ -41,6 +41,7 @@ TEST_FILES=(
   tests/e2e/test_translate.sh
   tests/e2e/test_watch.sh
   tests/e2e/test_outage.sh
+  tests/e2e/test_policy_reports.sh
 )
 for f in "${TEST_FILES[@]}"; do
   # shellcheck disable=SC1090
@@ -107,6 +108,8 @@ done
 gwapi=$(cd "$E2E_BIN" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/gateway-api@${AG_E2E_GATEWAY_API_VERSION:-v1.4.1}" |
   jq -r .Dir)
 E2E_CRDS+=("$gwapi/config/crd/experimental/gateway.networking.k8s.io_gatewayclasses.yaml")
+# The Policy Report API (wgpolicyk8s.io/v1alpha2) that ambient-guard writes its reports to.
+E2E_CRDS+=("$E2E_REPO"/tests/testdata/crds/wgpolicyk8s.io_*.yaml)
 
 E2E_WORK=$(mktemp -d "${TMPDIR:-/tmp}/ag-e2e.XXXXXX")
 log "scratch directory $E2E_WORK"

@@ -239,7 +239,7 @@ Config parseRoot(const YAML::Node& root, const std::vector<std::string>& rule_id
   }
   checkKeys(root, "",
             {"mode", "rootNamespace", "rules", "namespaceOverrides", "exemptions", "mutation",
-             "audit", "webhookNamespace"});
+             "audit", "policyReports", "webhookNamespace"});
   if (root["mode"]) {
     cfg.mode = mode(root["mode"], "mode");
   }
@@ -284,6 +284,21 @@ Config parseRoot(const YAML::Node& root, const std::vector<std::string>& rule_id
     }
     if (a["maxFiles"]) {
       cfg.audit.max_files = positiveInt(a["maxFiles"], "audit.maxFiles");
+    }
+  }
+  if (const YAML::Node pr = root["policyReports"]; pr && !pr.IsNull()) {
+    requireMap(pr, "policyReports");
+    checkKeys(pr, "policyReports", {"enabled", "resyncSeconds", "debounceSeconds"});
+    if (pr["enabled"]) {
+      cfg.policy_reports.enabled = boolean(pr["enabled"], "policyReports.enabled");
+    }
+    if (pr["resyncSeconds"]) {
+      cfg.policy_reports.resync_seconds =
+          positiveInt(pr["resyncSeconds"], "policyReports.resyncSeconds");
+    }
+    if (pr["debounceSeconds"]) {
+      cfg.policy_reports.debounce_seconds =
+          positiveInt(pr["debounceSeconds"], "policyReports.debounceSeconds");
     }
   }
   if (root["webhookNamespace"]) {

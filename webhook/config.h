@@ -60,6 +60,13 @@ struct AuditSettings {
   int max_files = 5;
 };
 
+// Background PolicyReports of every namespace's migration readiness (README "PolicyReports").
+struct PolicyReportSettings {
+  bool enabled = false;
+  int resync_seconds = 180;      // rescan at least this often, changes or not
+  int debounce_seconds = 2;      // quiet time after a change before a scan
+};
+
 struct Config {
   Mode mode = Mode::kEnforce;
   std::string root_namespace = "istio-system";
@@ -69,6 +76,7 @@ struct Config {
   Exemptions exemptions;
   bool mutation_enabled = true;
   AuditSettings audit;
+  PolicyReportSettings policy_reports;
   std::string webhook_namespace = "ambient-guard";
 };
 

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "kube/kube_watch.h"
+#include "kube/lease.h"
+#include "migrate/policy_report.h"
 #include "tests/testlib/testlib.h"
 
 namespace ambient_guard::testing {
@@ -460,44 +462,97 @@ TEST(Deploy, CaBundleComesFromACertificateSource) {
   }
 }
 
-TEST(Deploy, RbacIsReadOnly) {
-  // Exactly what the in-cluster watch lists and watches: nothing less (a 403 would keep a kind
-  // empty), nothing more (least privilege).
-  std::map<std::string, std::set<std::string>> kReads;
-  for (const WatchedResource& w : watchedResources()) {
-    kReads[std::string(w.group)].insert(std::string(w.plural));
+YAML::Node named(const std::vector<YAML::Node>& objects, const std::string& name) {
+  for (const auto& o : objects) {
+    if (str(o["metadata"]["name"]) == name) {
+      return o;
+    }
   }
-  const std::set<std::string> kVerbs = {"get", "list", "watch"};
+  ADD_FAILURE() << "no object named " << name;
+  return YAML::Node();
+}
+
+// Returns group → resources → verbs of a role's rules (resourceNames folded in as
+// "resource/name").
+std::map<std::string, std::map<std::string, std::set<std::string>>> grants(const YAML::Node& role) {
+  std::map<std::string, std::map<std::string, std::set<std::string>>> got;
+  for (const auto& rule : role["rules"]) {
+    EXPECT_FALSE(rule["nonResourceURLs"]);
+    std::vector<std::string> names = strs(rule["resourceNames"]);
+    for (const auto& g : strs(rule["apiGroups"])) {
+      for (const auto& res : strs(rule["resources"])) {
+        for (const auto& verb : strs(rule["verbs"])) {
+          if (names.empty()) {
+            got[g][res].insert(verb);
+          }
+          for (const auto& n : names) {
+            got[g][res + "/" + n].insert(verb);
+          }
+        }
+      }
+    }
+  }
+  return got;
+}
+
+void expectBoundToTheServiceAccount(const Rendered& r, const YAML::Node& binding,
+                                    const YAML::Node& role) {
+  EXPECT_EQ(str(binding["roleRef"]["kind"]), str(role["kind"]));
+  EXPECT_EQ(str(binding["roleRef"]["name"]), str(role["metadata"]["name"]));
+  ASSERT_EQ(binding["subjects"].size(), 1u);
+  const YAML::Node sa = r.one("ServiceAccount");
+  EXPECT_EQ(str(binding["subjects"][0]["kind"]), "ServiceAccount");
+  EXPECT_EQ(str(binding["subjects"][0]["name"]), str(sa["metadata"]["name"]));
+  EXPECT_EQ(str(binding["subjects"][0]["namespace"]), str(sa["metadata"]["namespace"]));
+}
+
+TEST(Deploy, RbacReadsWhatItWatchesAndWritesOnlyItsReportsAndLease) {
+  // The watch role: exactly what the in-cluster watch lists and watches, nothing less (a 403
+  // would keep a kind empty), nothing more (least privilege), read only.
+  std::map<std::string, std::map<std::string, std::set<std::string>>> reads;
+  for (const WatchedResource& w : watchedResources()) {
+    reads[std::string(w.group)][std::string(w.plural)] = {"get", "list", "watch"};
+  }
+  // The PolicyReport role: what kube/report_publisher does with the report APIs (server-side
+  // apply is create + patch; stale reports are deleted; its own are listed on taking over).
+  std::map<std::string, std::map<std::string, std::set<std::string>>> reports;
+  const std::set<std::string> kReportVerbs = {"get", "list", "create", "patch", "delete"};
+  for (ReportApi api : {ReportApi::kWgPolicy, ReportApi::kOpenReports}) {
+    const ReportApiNames& n = reportApiNames(api);
+    const std::string group(n.api_version.substr(0, n.api_version.find('/')));
+    reports[group][std::string(n.plural)] = kReportVerbs;
+    reports[group][std::string(n.cluster_plural)] = kReportVerbs;
+  }
+  // Leader election: create the Lease, get and update it by name (kube/lease.cc).
+  const std::string lease = LeaseOptions{}.name;
+  const std::map<std::string, std::map<std::string, std::set<std::string>>> election = {
+      {"coordination.k8s.io", {{"leases", {"create"}}, {"leases/" + lease, {"get", "update"}}}}};
   for (const auto& o : kOverlays) {
     SCOPED_TRACE(o.dir);
     const Rendered& r = render(o.dir);
     ASSERT_TRUE(r.ok);
-    EXPECT_TRUE(r.ofKind("Role").empty());
-    EXPECT_TRUE(r.ofKind("RoleBinding").empty());
-    const YAML::Node role = r.one("ClusterRole");
-    std::map<std::string, std::set<std::string>> got;
-    for (const auto& rule : role["rules"]) {
-      EXPECT_FALSE(rule["nonResourceURLs"]);
-      EXPECT_FALSE(rule["resourceNames"]);
-      for (const auto& verb : strs(rule["verbs"])) {
-        EXPECT_TRUE(kVerbs.count(verb)) << verb;
-      }
-      for (const auto& g : strs(rule["apiGroups"])) {
-        for (const auto& res : strs(rule["resources"])) {
-          got[g].insert(res);
-        }
-      }
-    }
-    EXPECT_EQ(got, kReads);
-    const YAML::Node binding = r.one("ClusterRoleBinding");
-    EXPECT_EQ(str(binding["roleRef"]["name"]), str(role["metadata"]["name"]));
-    ASSERT_EQ(binding["subjects"].size(), 1u);
-    const YAML::Node sa = r.one("ServiceAccount");
-    EXPECT_EQ(str(binding["subjects"][0]["kind"]), "ServiceAccount");
-    EXPECT_EQ(str(binding["subjects"][0]["name"]), str(sa["metadata"]["name"]));
-    EXPECT_EQ(str(binding["subjects"][0]["namespace"]), str(sa["metadata"]["namespace"]));
+    ASSERT_EQ(r.ofKind("ClusterRole").size(), 2u);
+    ASSERT_EQ(r.ofKind("ClusterRoleBinding").size(), 2u);
+    ASSERT_EQ(r.ofKind("Role").size(), 1u);
+    ASSERT_EQ(r.ofKind("RoleBinding").size(), 1u);
+    const YAML::Node watch_role = named(r.ofKind("ClusterRole"), "ambient-guard");
+    const YAML::Node report_role = named(r.ofKind("ClusterRole"), "ambient-guard-policy-reports");
+    EXPECT_EQ(grants(watch_role), reads);
+    EXPECT_EQ(grants(report_role), reports);
+    const YAML::Node role = r.one("Role");
+    EXPECT_EQ(grants(role), election);
+    EXPECT_EQ(str(role["metadata"]["namespace"]), str(config(r)["webhookNamespace"]));
+    expectBoundToTheServiceAccount(r, named(r.ofKind("ClusterRoleBinding"), "ambient-guard"),
+                                   watch_role);
+    expectBoundToTheServiceAccount(
+        r, named(r.ofKind("ClusterRoleBinding"), "ambient-guard-policy-reports"), report_role);
+    expectBoundToTheServiceAccount(r, r.one("RoleBinding"), role);
+    EXPECT_EQ(str(r.one("RoleBinding")["metadata"]["namespace"]),
+              str(role["metadata"]["namespace"]));
     EXPECT_EQ(str(r.one("Deployment")["spec"]["template"]["spec"]["serviceAccountName"]),
-              str(sa["metadata"]["name"]));
+              str(r.one("ServiceAccount")["metadata"]["name"]));
+    // Every overlay publishes reports; `policyReports: {enabled: false}` turns them off.
+    EXPECT_TRUE(config(r)["policyReports"]["enabled"].as<bool>());
   }
 }
 
@@ -602,7 +657,7 @@ TEST(Deploy, PodIsLockedDownAndOutOfTheMesh) {
 TEST(Deploy, ServerGetsTheContractArgumentsAndWritableAuditDir) {
   const std::set<std::string> kConfigKeys = {
       "mode",       "rootNamespace", "rules", "namespaceOverrides",
-      "exemptions", "mutation",      "audit", "webhookNamespace"};
+      "exemptions", "mutation",      "audit", "policyReports", "webhookNamespace"};
   for (const auto& o : kOverlays) {
     SCOPED_TRACE(o.dir);
     const Rendered& r = render(o.dir);

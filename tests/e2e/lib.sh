@@ -268,8 +268,8 @@ install_crds() {
 # ---------------------------------------------------------------------------------------------
 # ambient-guard: the deploy/ manifests, rendered with kustomize, as the cluster would get them.
 
-# ag_setup: renders deploy/overlays/{enforce,pilot}, installs the ServiceAccount, ClusterRole and
-# ClusterRoleBinding of deploy/base, writes a kubeconfig with a token of that ServiceAccount, each
+# ag_setup: renders deploy/overlays/{enforce,pilot}, installs the ServiceAccount and its
+# (Cluster)Roles and (Cluster)RoleBindings of deploy/base, writes a kubeconfig with a token of that ServiceAccount, each
 # overlay's ambient-guard config, and each overlay's webhook configurations with only clientConfig
 # changed (url to the local process, the test CA as caBundle).
 ag_setup() {
@@ -286,7 +286,7 @@ ag_setup() {
   done
   # The ServiceAccount and its RBAC from the base (identical in both overlays).
   jq '{apiVersion: "v1", kind: "List",
-       items: [.[] | select(.kind | IN("Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"))]}' \
+       items: [.[] | select(.kind | IN("Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"))]}' \
     "$E2E_WORK/deploy-enforce.json" >"$E2E_WORK/rbac.json"
   k apply -f "$E2E_WORK/rbac.json" >/dev/null
   local token

@@ -17,15 +17,18 @@ test_rbac_service_account_lists_and_watches_every_kind() {
   local kinds
   kinds=$(ag_get enforce /metrics | grep -c '^ambient_guard_state_objects{')
   ((kinds >= 13)) || fail "state gauges for $kinds kinds, want the 13 watched kinds"
-  # Least privilege: read only, no Secrets.
+  # Least privilege: read only, no Secrets; the only writes are its PolicyReports and its Lease.
   local sa=system:serviceaccount:ambient-guard:ambient-guard verb_resource
   for verb_resource in "list peerauthentications.security.istio.io" "watch gateways.gateway.networking.k8s.io" \
-    "get namespaces"; do
+    "get namespaces" "patch policyreports.wgpolicyk8s.io" "delete clusterpolicyreports.wgpolicyk8s.io" \
+    "create leases.coordination.k8s.io -n ambient-guard" \
+    "update leases.coordination.k8s.io/ambient-guard-policy-reports -n ambient-guard"; do
     # shellcheck disable=SC2086
     [[ $(k auth can-i $verb_resource --as="$sa" 2>/dev/null) == yes ]] || fail "the ServiceAccount cannot $verb_resource"
   done
   for verb_resource in "create peerauthentications.security.istio.io" "update namespaces" \
-    "list secrets" "delete gateways.gateway.networking.k8s.io" "list pods"; do
+    "list secrets" "delete gateways.gateway.networking.k8s.io" "list pods" \
+    "update leases.coordination.k8s.io/other -n ambient-guard" "create leases.coordination.k8s.io -n default"; do
     # shellcheck disable=SC2086
     [[ $(k auth can-i $verb_resource --as="$sa" 2>/dev/null) == no ]] || fail "the ServiceAccount can $verb_resource"
   done

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -234,6 +235,9 @@ struct FakeApiServer::State {
   std::map<uint64_t, ListSnapshot> snapshots;
   uint64_t next_snapshot = 1;
   std::vector<Request> log;
+  std::vector<Write> writes;
+  std::set<std::string> served_group_versions = {"wgpolicyk8s.io/v1alpha2",
+                                                 "coordination.k8s.io/v1"};
 
   Resource& resource(const std::string& key) {
     auto [it, added] = resources.try_emplace(key);
@@ -257,6 +261,11 @@ struct FakeApiServer::State {
         {"networking.istio.io/envoyfilters", "EnvoyFilter"},
         {"networking.istio.io/sidecars", "Sidecar"},
         {"extensions.istio.io/wasmplugins", "WasmPlugin"},
+        {"wgpolicyk8s.io/policyreports", "PolicyReport"},
+        {"wgpolicyk8s.io/clusterpolicyreports", "ClusterPolicyReport"},
+        {"openreports.io/reports", "Report"},
+        {"openreports.io/clusterreports", "ClusterReport"},
+        {"coordination.k8s.io/leases", "Lease"},
     };
     auto it = kKinds.find(key);
     return it == kKinds.end() ? std::string() : it->second;
@@ -301,7 +310,160 @@ struct FakeApiServer::State {
   void watch(const httplib::Request& req, httplib::Response& res, const std::string& key,
              const std::string& api_version, Request& entry);
   bool writeOut(httplib::DataSink& sink, const std::string& out) const;
+  // Single objects: GET and the writes. `ns` is "" for cluster-scoped objects, `name` "" for a
+  // POST to the collection.
+  void handleObject(const httplib::Request& req, httplib::Response& res, const std::string& method,
+                    const std::string& group, const std::string& version, const std::string& ns,
+                    const std::string& plural, const std::string& name);
+  // Stores `object` under key (mu held); returns the stored body with type meta.
+  std::string storeLocked(const std::string& key, const std::string& api_version,
+                          const std::string& kind, json object);
 };
+
+// The kind of a written body (take it before moving the body into storeLocked).
+std::string kindOf(const json& body, const std::string& fallback) {
+  return body.value("kind", fallback);
+}
+
+std::string FakeApiServer::State::storeLocked(const std::string& key,
+                                              const std::string& api_version,
+                                              const std::string& kind, json object) {
+  Resource& r = resource(key);
+  r.kind = kind;
+  const uint64_t version = ++rv;
+  const std::string okey = objectKey(object);
+  const bool existed = r.objects.count(okey) > 0;
+  auto body = std::make_shared<const std::string>(storedBody(std::move(object), version));
+  r.objects[okey] = body;
+  r.history.push_back({version, existed ? "MODIFIED" : "ADDED", body});
+  return withTypeMeta(api_version, kind, *body);
+}
+
+void FakeApiServer::State::handleObject(const httplib::Request& req, httplib::Response& res,
+                                        const std::string& method, const std::string& group,
+                                        const std::string& version, const std::string& ns,
+                                        const std::string& plural, const std::string& name) {
+  Request entry;
+  entry.path = req.path;
+  for (const auto& [k, v] : req.params) {
+    entry.params[k] = v;
+  }
+  Write w{method, req.path, entry.params, req.get_header_value("Content-Type"), req.body, "", 0};
+  auto reply = [&](int status, std::string body) {
+    res.status = status;
+    res.set_content(std::move(body), "application/json");
+    std::lock_guard<std::mutex> lock(mu);
+    entry.status = status;
+    log.push_back(entry);
+    if (method != "GET") {
+      w.status = status;
+      writes.push_back(w);
+    }
+  };
+  const bool ok = authorized(req, entry);
+  w.token = entry.token;
+  if (!ok) {
+    return reply(401, statusJson(401, "Unauthorized", "Unauthorized"));
+  }
+  const std::string key = group.empty() ? plural : group + "/" + plural;
+  const std::string api_version = group.empty() ? version : group + "/" + version;
+  std::string out;
+  int status = 200;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    Resource& r = resource(key);
+    if (!r.served || (!group.empty() && served_group_versions.count(api_version) == 0)) {
+      status = 404;
+      out = statusJson(404, "NotFound", "the server could not find the requested resource");
+    } else {
+      const std::string okey = ns + "/" + name;
+      auto it = name.empty() ? r.objects.end() : r.objects.find(okey);
+      const bool exists = it != r.objects.end();
+      json body;
+      if (method == "PATCH" || method == "PUT" || method == "POST") {
+        body = json::parse(req.body, nullptr, false);
+        if (!body.is_object() || !body.contains("metadata") || !body["metadata"].is_object()) {
+          status = 400;
+          out = statusJson(400, "BadRequest", "the body is not an object with metadata");
+        } else {
+          if (!ns.empty()) {
+            body["metadata"]["namespace"] = ns;
+          }
+          if (!name.empty() && body["metadata"].value("name", "") != name) {
+            status = 400;
+            out = statusJson(400, "BadRequest", "metadata.name does not match the path");
+          }
+        }
+      }
+      if (status != 200) {
+      } else if (method == "GET") {
+        if (!exists) {
+          status = 404;
+          out = statusJson(404, "NotFound", plural + " \"" + name + "\" not found");
+        } else {
+          out = withTypeMeta(api_version, r.kind, *it->second);
+        }
+      } else if (method == "DELETE") {
+        if (!exists) {
+          status = 404;
+          out = statusJson(404, "NotFound", plural + " \"" + name + "\" not found");
+        } else {
+          const uint64_t v = ++rv;
+          json last = json::parse(*it->second);
+          last["metadata"]["resourceVersion"] = std::to_string(v);
+          r.history.push_back({v, "DELETED", std::make_shared<const std::string>(last.dump())});
+          r.objects.erase(it);
+          out = statusJson(200, "", "deleted");
+        }
+      } else if (method == "PATCH") {
+        if (w.content_type.rfind("application/apply-patch+yaml", 0) != 0 ||
+            !entry.params.count("fieldManager")) {
+          status = 415;
+          out = statusJson(415, "UnsupportedMediaType",
+                           "only server-side apply with a fieldManager is served");
+        } else {
+          if (exists) {
+            const json old = json::parse(*it->second);
+            body["metadata"]["uid"] = old["metadata"].value("uid", "");
+            body["metadata"]["creationTimestamp"] = old["metadata"].value("creationTimestamp", "");
+          } else {
+            body["metadata"]["uid"] = "uid-" + std::to_string(rv + 1);
+            status = 201;
+          }
+          const std::string kind = kindOf(body, r.kind);
+          out = storeLocked(key, api_version, kind, std::move(body));
+        }
+      } else if (method == "PUT") {
+        const std::string want = body["metadata"].value("resourceVersion", "");
+        if (!exists) {
+          status = 404;
+          out = statusJson(404, "NotFound", plural + " \"" + name + "\" not found");
+        } else if (json::parse(*it->second)["metadata"].value("resourceVersion", "") != want) {
+          status = 409;
+          out = statusJson(409, "Conflict",
+                           "the object has been modified; please apply your changes to the latest "
+                           "version and try again");
+        } else {
+          const std::string kind = kindOf(body, r.kind);
+          out = storeLocked(key, api_version, kind, std::move(body));
+        }
+      } else if (method == "POST") {
+        const std::string bname = body["metadata"].value("name", "");
+        if (r.objects.count(ns + "/" + bname) > 0) {
+          status = 409;
+          out = statusJson(409, "AlreadyExists", plural + " \"" + bname + "\" already exists");
+        } else {
+          body["metadata"]["uid"] = "uid-" + std::to_string(rv + 1);
+          status = 201;
+          const std::string kind = kindOf(body, r.kind);
+          out = storeLocked(key, api_version, kind, std::move(body));
+        }
+      }
+    }
+  }
+  cv.notify_all();
+  reply(status, std::move(out));
+}
 
 void FakeApiServer::State::handle(const httplib::Request& req, httplib::Response& res,
                                   const std::string& key, const std::string& api_version) {
@@ -574,6 +736,70 @@ FakeApiServer::FakeApiServer(Options options) : state_(std::make_shared<State>()
                   st->handle(req, res, req.matches[1].str() + "/" + req.matches[3].str(),
                              req.matches[1].str() + "/" + req.matches[2].str());
                 });
+  // Single objects and discovery. Namespaced: /apis/<g>/<v>/namespaces/<ns>/<plural>[/<name>];
+  // cluster-scoped: /apis/<g>/<v>/<plural>/<name>.
+  const std::string kNamespaced = R"(/apis/([^/]+)/([^/]+)/namespaces/([^/]+)/([a-z0-9]+)/([^/]+))";
+  const std::string kCluster = R"(/apis/([^/]+)/([^/]+)/([a-z0-9]+)/([^/]+))";
+  for (const std::string method : {"GET", "PATCH", "PUT", "DELETE"}) {
+    auto namespaced = [st, method](const httplib::Request& req, httplib::Response& res) {
+      st->handleObject(req, res, method, req.matches[1].str(), req.matches[2].str(),
+                       req.matches[3].str(), req.matches[4].str(), req.matches[5].str());
+    };
+    auto cluster = [st, method](const httplib::Request& req, httplib::Response& res) {
+      st->handleObject(req, res, method, req.matches[1].str(), req.matches[2].str(), "",
+                       req.matches[3].str(), req.matches[4].str());
+    };
+    if (method == "GET") {
+      s.server->Get(kNamespaced, namespaced);
+      s.server->Get(kCluster, cluster);
+    } else if (method == "PATCH") {
+      s.server->Patch(kNamespaced, namespaced);
+      s.server->Patch(kCluster, cluster);
+    } else if (method == "PUT") {
+      s.server->Put(kNamespaced, namespaced);
+      s.server->Put(kCluster, cluster);
+    } else {
+      s.server->Delete(kNamespaced, namespaced);
+      s.server->Delete(kCluster, cluster);
+    }
+  }
+  s.server->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        res.status = 500;
+        res.set_content(statusJson(500, "InternalError", what), "application/json");
+      });
+  s.server->Post(R"(/apis/([^/]+)/([^/]+)/namespaces/([^/]+)/([a-z0-9]+))",
+                 [st](const httplib::Request& req, httplib::Response& res) {
+                   st->handleObject(req, res, "POST", req.matches[1].str(), req.matches[2].str(),
+                                    req.matches[3].str(), req.matches[4].str(), "");
+                 });
+  s.server->Post(R"(/apis/([^/]+)/([^/]+)/([a-z0-9]+))",
+                 [st](const httplib::Request& req, httplib::Response& res) {
+                   st->handleObject(req, res, "POST", req.matches[1].str(), req.matches[2].str(),
+                                    "", req.matches[3].str(), "");
+                 });
+  s.server->Get(R"(/apis/([^/]+)/([^/]+))", [st](const httplib::Request& req,
+                                                 httplib::Response& res) {
+    const std::string gv = req.matches[1].str() + "/" + req.matches[2].str();
+    std::lock_guard<std::mutex> lock(st->mu);
+    if (st->served_group_versions.count(gv) == 0) {
+      res.status = 404;
+      res.set_content(statusJson(404, "NotFound", "the server could not find the requested resource"),
+                      "application/json");
+      return;
+    }
+    res.set_content(json{{"kind", "APIResourceList"}, {"apiVersion", "v1"}, {"groupVersion", gv},
+                         {"resources", json::array()}}
+                        .dump(),
+                    "application/json");
+  });
   s.port = s.server->bind_to_any_port("127.0.0.1");
   if (s.port <= 0) {
     throw std::runtime_error("FakeApiServer: cannot bind");
@@ -763,6 +989,48 @@ void FakeApiServer::dropWatches(std::string_view resource) {
     }
   }
   state_->cv.notify_all();
+}
+
+std::vector<FakeApiServer::Write> FakeApiServer::writes() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->writes;
+}
+
+json FakeApiServer::object(std::string_view resource, std::string_view ns,
+                           std::string_view name) const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  auto r = state_->resources.find(std::string(resource));
+  if (r == state_->resources.end()) {
+    return nullptr;
+  }
+  auto it = r->second.objects.find(std::string(ns) + "/" + std::string(name));
+  if (it == r->second.objects.end()) {
+    return nullptr;
+  }
+  json o = json::parse(*it->second);
+  o["kind"] = r->second.kind;
+  return o;
+}
+
+std::vector<std::string> FakeApiServer::objectNames(std::string_view resource) const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  std::vector<std::string> out;
+  auto r = state_->resources.find(std::string(resource));
+  if (r != state_->resources.end()) {
+    for (const auto& [k, v] : r->second.objects) {
+      out.push_back(k);
+    }
+  }
+  return out;
+}
+
+void FakeApiServer::setGroupVersionServed(std::string_view group_version, bool served) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  if (served) {
+    state_->served_group_versions.insert(std::string(group_version));
+  } else {
+    state_->served_group_versions.erase(std::string(group_version));
+  }
 }
 
 std::vector<FakeApiServer::Request> FakeApiServer::requests() const {

@@ -11,6 +11,11 @@
 //   By default every write is cut into several chunks at arbitrary points, so events straddle
 //   chunk boundaries.
 // - 404 for resources marked not served (a CRD that is not installed), 401 for a wrong token.
+// - Single objects (`…/namespaces/<ns>/<plural>/<name>`, `…/<plural>/<name>`): GET; PATCH with
+//   application/apply-patch+yaml (server-side apply: requires fieldManager, creates or replaces
+//   the object); PUT (update, 409 on a stale metadata.resourceVersion); POST to the collection
+//   (create, 409 when it exists); DELETE. Every write is recorded (writes()) and seen by
+//   watchers. Discovery: GET /apis/<group>/<version> answers 200 for served group versions.
 // Certificates (CA, server for 127.0.0.1/localhost, client) are generated in memory. Thread-safe.
 #pragma once
 
@@ -95,6 +100,27 @@ class FakeApiServer {
   // Sends `text` as it is on the open watches of `resource` (malformed events: a hostile or
   // broken server).
   void sendRaw(std::string_view resource, std::string text);
+
+  // A write received (PATCH, PUT, POST or DELETE), in arrival order.
+  struct Write {
+    std::string method;
+    std::string path;
+    std::map<std::string, std::string> params;
+    std::string content_type;
+    std::string body;
+    std::string token;
+    int status = 0;
+  };
+  std::vector<Write> writes() const;
+  // Returns the stored object (with apiVersion/kind), or null when there is none.
+  // `resource` is a resourceKey ("wgpolicyk8s.io/policyreports").
+  nlohmann::json object(std::string_view resource, std::string_view ns,
+                        std::string_view name) const;
+  // Returns the names ("ns/name") of the objects of `resource`.
+  std::vector<std::string> objectNames(std::string_view resource) const;
+  // Marks a group version ("openreports.io/v1alpha1") served or not for discovery. Served by
+  // default: wgpolicyk8s.io/v1alpha2 and coordination.k8s.io/v1.
+  void setGroupVersionServed(std::string_view group_version, bool served);
 
   std::vector<Request> requests() const;
   // Returns the number of watches of `resource` being served now.
