@@ -1,9 +1,15 @@
 // Subcommands registered from their own files (serve, audit, translate, …).
 #pragma once
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace ambient_guard {
+
+// Adds `--istio-version X.Y[.Z]` to cmd, stored in `target`: the Istio release whose behaviour
+// version-dependent rules assume (default: istiod's image tag in the state; rules/istio_version.h).
+void addIstioVersionOption(CLI::App* cmd, std::string& target);
 
 // Adds the subcommands that live outside main.cc; each stores its exit status in exit_code.
 void registerExtraCommands(CLI::App& app, int& exit_code);

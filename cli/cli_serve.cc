@@ -48,6 +48,7 @@ struct ServeOptions {
   std::string service_namespace = "ambient-guard";
   std::string ca_bundle_out;
   std::string root_namespace;  // empty: from the config (default istio-system)
+  std::string istio_version;   // empty: istiod's image tag in the state
   size_t max_connections = 512;
   size_t max_request_bytes = 8u << 20;
   std::string log_level = "info";
@@ -269,6 +270,7 @@ int runServe(const ServeOptions& opt) {
 
   rules::MeshSettings mesh;
   mesh.root_namespace = config.root_namespace;
+  mesh.istio_version = opt.istio_version;
   auto defaults = ruleDefaults(rule_set);
   Reviewer reviewer(std::move(rule_set), mesh);
   Enforcer enforcer(config, std::move(defaults));
@@ -383,6 +385,7 @@ void registerServeCommand(CLI::App& app, int& exit_code) {
                   "Where to write the generated CA (PEM) when no --cert is given");
   cmd->add_option("--root-namespace", opt->root_namespace,
                   "Istio root namespace (overrides the config's rootNamespace)");
+  addIstioVersionOption(cmd, opt->istio_version);
   cmd->add_option("--max-connections", opt->max_connections,
                   "Concurrent connections served (one worker thread each)")
       ->capture_default_str()

@@ -198,6 +198,7 @@ void registerTranslateCommands(CLI::App& app, int& exit_code) {
                 "Write the originals of replaced objects here (`kubectl apply -f` restores them)");
   t->add_option("--root-namespace", tr->options.mesh.root_namespace,
                 "Istio root namespace (meshConfig.rootNamespace)");
+  addIstioVersionOption(t, tr->options.mesh.istio_version);
   t->callback([tr, &exit_code] { exit_code = runTranslate(*tr); });
 
   auto pl = std::make_shared<PlanCli>();
@@ -211,6 +212,7 @@ void registerTranslateCommands(CLI::App& app, int& exit_code) {
   p->add_option("--waypoint", pl->options.waypoint, "Waypoint name to deploy and use");
   p->add_option("--root-namespace", pl->options.mesh.root_namespace,
                 "Istio root namespace (meshConfig.rootNamespace)");
+  addIstioVersionOption(p, pl->options.mesh.istio_version);
   p->add_flag("--cost", pl->cost,
               "Add the cost estimate: sidecars today vs ztunnel, istio-cni, waypoints");
   p->callback([pl, &exit_code] { exit_code = runPlan(*pl); });

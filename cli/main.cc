@@ -38,6 +38,7 @@ struct CheckOptions {
   std::vector<std::string> namespaces;
   std::string output = "table";
   std::string root_namespace = "istio-system";
+  std::string istio_version;
   bool cost = false;
 };
 
@@ -49,6 +50,7 @@ int runCheckCommand(const CheckOptions& opt) {
   }
   rules::MeshSettings mesh;
   mesh.root_namespace = opt.root_namespace;
+  mesh.istio_version = opt.istio_version;
   Reviewer reviewer(rules::makeDefaultRules(), mesh);
   CheckReport report = runCheck(*state, reviewer, opt.namespaces);
   report.input = stats;
@@ -99,6 +101,7 @@ int main(int argc, char** argv) {
   check_cmd->add_option("-n,--namespace", check.namespaces, "Only these namespaces");
   check_cmd->add_option("--root-namespace", check.root_namespace,
                         "Istio root namespace (meshConfig.rootNamespace)");
+  addIstioVersionOption(check_cmd, check.istio_version);
   check_cmd->add_flag("--cost", check.cost,
                       "Add the cost estimate: sidecars today vs ztunnel, istio-cni, waypoints");
   check_cmd->callback([&] { exit_code = runCheckCommand(check); });

@@ -160,9 +160,9 @@ std::vector<PlanStep> steps(const Inputs& in, const NamespacePlan& np, const Nam
   }
   out.push_back(std::move(b));
 
-  PlanStep t = makeStep("translate", "Apply the translated policies and routes");
+  PlanStep t = makeStep("translate", "Apply the targetRefs twins and routes next to the originals");
   std::vector<std::string> created;
-  std::vector<std::string> vs_delete;
+  std::vector<std::string> originals;  // superseded sources, deleted right after the restart
   bool replace_needed = false;
   for (const TranslatedObject& o : in.tr.objects) {
     if (o.ref.ns == ns && !o.replaces && !o.commented_out) {
@@ -181,10 +181,9 @@ std::vector<PlanStep> steps(const Inputs& in, const NamespacePlan& np, const Nam
                               o.ref.name == s.ref.name);
     }
     if (s.ref.ns == ns && s.superseded && !replaced) {
-      vs_delete.push_back("kubectl delete " + std::string(s.ref.kind == "VirtualService"
-                                                              ? "virtualservice"
-                                                              : s.ref.kind) +
-                          " " + s.ref.name + " -n " + ns);
+      std::string kind = s.ref.kind;
+      std::transform(kind.begin(), kind.end(), kind.begin(), ::tolower);
+      originals.push_back("kubectl delete " + kind + " " + s.ref.name + " -n " + ns);
     }
   }
   if (np.translate.empty()) {
@@ -197,7 +196,6 @@ std::vector<PlanStep> steps(const Inputs& in, const NamespacePlan& np, const Nam
                   "# review every comment in " + ns + "-ambient.yaml, then:",
                   std::string(replace_needed ? "kubectl replace -f " : "kubectl apply -f ") + ns +
                       "-ambient.yaml"};
-    t.commands.insert(t.commands.end(), vs_delete.begin(), vs_delete.end());
     t.gate = "the translated policies are accepted by the waypoint and no analyzer message is left";
     t.gate_checks = {
         "kubectl get authorizationpolicies -n " + ns +
@@ -206,8 +204,11 @@ std::vector<PlanStep> steps(const Inputs& in, const NamespacePlan& np, const Nam
     t.watch = {"ambient-guard audit --namespace " + ns + " --since 15m"};
     t.rollback = {"kubectl apply -f " + ns + "-rollback.yaml"};
     t.rollback.insert(t.rollback.end(), created.begin(), created.end());
-    t.note = "sidecar pods stop enforcing the replaced selector policies (targetRefs policies are "
-             "for waypoints only, spec §3.1): run this step and the next three back to back." +
+    t.note = "the originals stay: sidecar pods keep enforcing them and ignore the targetRefs "
+             "twins (spec §3.1); the webhook allows enrolling once every twin attaches to a "
+             "waypoint. L7 policies have a brief enforcement gap during the migration (sidecar "
+             "clients and ingress bypass the waypoint, and the originals act at ztunnel between "
+             "the restart and their deletion): plan a maintenance window." +
              std::string(replace_needed ? " `kubectl replace`: the live policies were not "
                                           "created with `kubectl apply`."
                                         : "");
@@ -282,16 +283,39 @@ std::vector<PlanStep> steps(const Inputs& in, const NamespacePlan& np, const Nam
   }
   out.push_back(std::move(s));
 
+  PlanStep d = makeStep("delete-originals", "Delete the originals right after the restart");
+  if (originals.empty()) {
+    d.done = true;
+    d.why = "no original policy or VirtualService in " + ns + " was translated";
+  } else {
+    d.commands = originals;
+    d.gate = "no selector L7 policy is left in " + ns + " (ambient-guard reports no "
+             "l7-policy-without-waypoint finding for it)";
+    d.gate_checks = {"kubectl get authorizationpolicies,requestauthentications,wasmplugins,"
+                     "virtualservices -n " + ns,
+                     "ambient-guard audit --namespace " + ns +
+                         " --rule l7-policy-without-waypoint --since 15m"};
+    d.rollback = {"kubectl apply -f " + ns + "-rollback.yaml"};
+    d.note = "do it immediately after the restart, before validating (Istio migration guide, "
+             "\"Enable ambient mode\" Step 5): a selector ALLOW with HTTP rules left in place is "
+             "enforced by ztunnel without them (deny-all), a DENY without its HTTP conditions.";
+  }
+  out.push_back(std::move(d));
+
   PlanStep c = makeStep("cleanup", "After the migration");
-  std::vector<std::string> removable;
+  std::vector<std::string> strict;
+  std::vector<std::string> permissive;
   for (const PeerAuthentication* pa : in.state.list<PeerAuthentication>(ns)) {
-    if (pa->mode == "STRICT" || pa->mode == "PERMISSIVE") {
-      removable.push_back(pa->name + " (" + pa->mode + ")");
+    if (pa->mode == "STRICT") {
+      strict.push_back(pa->name);
+    } else if (pa->mode == "PERMISSIVE") {
+      permissive.push_back(pa->name);
     }
   }
   std::vector<std::string> lockdowns;
   for (const TranslatedObject& o : in.locked.objects) {
-    if (o.ref.ns == ns && o.ref.kind == "AuthorizationPolicy" && !o.replaces) {
+    if (o.ref.ns == ns && o.ref.kind == "AuthorizationPolicy" &&
+        o.ref.name.rfind("deny-waypoint-bypass", 0) == 0) {
       lockdowns.push_back(o.ref.name);
     }
   }
@@ -302,10 +326,19 @@ std::vector<PlanStep> steps(const Inputs& in, const NamespacePlan& np, const Nam
            "gateway still calls " + ns + " (they bypass the waypoint and would be denied)";
   c.gate_checks = {"istioctl ztunnel-config workloads"};
   c.rollback = {"kubectl delete authorizationpolicy -n " + ns + " " + join(lockdowns, " ")};
-  if (!removable.empty()) {
-    c.note = "PeerAuthentication " + join(removable, ", ") +
-             " can be removed once every namespace is ambient (ambient-to-ambient traffic is "
-             "always mTLS).";
+  // STRICT is what makes ztunnel refuse plaintext from outside the mesh
+  // ([API] security/v1beta1/peer_authentication.proto: "STRICT mode is useful to ensure that
+  // connections that bypass the mesh are not possible"; spec §4.1): it stays after migration.
+  if (!strict.empty()) {
+    c.note = "keep PeerAuthentication " + join(strict, ", ") +
+             " (STRICT): ambient-to-ambient traffic is always mTLS, but STRICT is what still "
+             "refuses plaintext from outside the mesh.";
+  }
+  if (!permissive.empty()) {
+    c.note += std::string(c.note.empty() ? "" : " ") + "PeerAuthentication " +
+              join(permissive, ", ") +
+              " (PERMISSIVE) admits plaintext from outside the mesh; keep it only while such "
+              "clients remain.";
   }
   if (lockdowns.empty()) {
     c.done = true;

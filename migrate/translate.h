@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,11 @@ struct ObjectRef {
   std::string str() const;
   bool operator==(const ObjectRef&) const = default;
 };
+
+// The twin `translate` writes for a selector policy: `<name>-waypoint`, annotated with the
+// original's name, applied next to it (the original is deleted right after the pods restart).
+inline constexpr std::string_view kTwinSuffix = "-waypoint";
+inline constexpr std::string_view kTranslatedFromAnnotation = "ambient-guard.io/translated-from";
 
 // An object to apply.
 struct TranslatedObject {

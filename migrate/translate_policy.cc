@@ -39,42 +39,33 @@ ordered_json retargetedSpec(const json& doc, const Target& t) {
   return spec;
 }
 
-// Returns true when the input is a live object whose spec `kubectl apply` cannot shrink: without
-// kubectl's last-applied-configuration, apply keeps `selector` next to the new `targetRefs`,
-// which Istio rejects ("only one of targetRefs or selector can be set").
-bool needsReplace(const json& doc) {
-  const json* meta = member(doc, "metadata");
-  if (meta == nullptr || (member(*meta, "resourceVersion") == nullptr &&
-                          member(*meta, "uid") == nullptr)) {
-    return false;
-  }
-  const json* ann = member(*meta, "annotations");
-  return ann == nullptr ||
-         member(*ann, "kubectl.kubernetes.io/last-applied-configuration") == nullptr;
-}
-
-// Builds the targetRefs version of a selector policy and records it. Returns the new object.
+// Builds the targetRefs twin of a selector policy and records it: a new object named
+// `<name>-waypoint`, annotated ambient-guard.io/translated-from: <name>, applied next to the
+// original (Istio's migration guide: keep the sidecar policies until the pods restart, then
+// delete them at once). Returns the new object.
 TranslatedObject& retarget(Context& ctx, const json& doc, const ObjectRef& ref,
                            const std::string& api_version, const WorkloadSelector& selector,
                            const Target& t, const std::string& why) {
   TranslatedObject o;
   o.ref = ref;
   o.ref.api_version = api_version;
+  o.ref.name = ref.name + std::string(kTwinSuffix);
   o.source = ref.str();
-  o.replaces = true;
-  o.doc.value = skeleton(api_version, ref.kind, cleanMetadata(doc, ref.ns));
+  o.replaces = false;
+  ordered_json meta = cleanMetadata(doc, ref.ns);
+  meta["name"] = o.ref.name;
+  meta["annotations"][std::string(kTranslatedFromAnnotation)] = ref.name;
+  o.doc.value = skeleton(api_version, ref.kind, std::move(meta));
   o.doc.value["spec"] = retargetedSpec(doc, t);
-  std::string head = "ambient-guard translate: from " + ref.str() + " (" +
+  std::string head = "ambient-guard translate: twin of " + ref.str() + " (" +
                      selectorText(ref.ns, selector, ctx.options.mesh) + "). " + why +
-                     " Applying it replaces the selector version: sidecar pods stop enforcing it "
-                     "(spec §3.1), so apply it just before the namespace is enrolled and its pods "
-                     "restarted.";
+                     " Apply it next to the original, which sidecar pods keep enforcing (they "
+                     "ignore targetRefs, spec §3.1); the waypoint enforces this twin once the "
+                     "namespace is enrolled and its pods restarted. Delete " + ref.name +
+                     " right after the restart (Istio migration guide, \"Enable ambient mode\" "
+                     "Step 5).";
   if (!t.how.empty()) {
     head += " Needs: " + t.how + ".";
-  }
-  if (needsReplace(doc)) {
-    head += " The live object has no kubectl last-applied-configuration: use `kubectl replace -f`, "
-            "since `kubectl apply` would keep its selector.";
   }
   o.doc.comment("", head);
   addSource(ctx, doc, ref, true);
@@ -360,12 +351,12 @@ void translatePeerAuthentication(Context& ctx, const json& doc, const PeerAuthen
   if (!top_disable && disabled_ports.empty()) {
     if (pa.mode == "STRICT" || pa.mode == "PERMISSIVE") {
       ctx.note(Level::kInfo, ref.str(),
-               pa.mode + ": kept; removable after the migration (ambient-to-ambient traffic is "
-                         "always mTLS over HBONE" +
-                   std::string(pa.mode == "STRICT"
-                                   ? "; keep STRICT only to refuse plaintext from outside the mesh"
-                                   : "; PERMISSIVE is the default") +
-                   ")");
+               pa.mode == "STRICT"
+                   ? "STRICT: kept, and keep it after the migration: ambient-to-ambient traffic "
+                     "is always mTLS over HBONE, but STRICT is what refuses plaintext from "
+                     "outside the mesh"
+                   : "PERMISSIVE: kept; it admits plaintext from outside the mesh, so keep it "
+                     "only while such clients remain");
     }
     return;
   }

@@ -266,8 +266,9 @@ void translateVirtualService(Context& ctx, const json& doc, const VirtualService
       }
       head += "). The waypoint bound to each parent Service applies it (spec §5.1). ";
       head += vs.gateways.empty()
-                  ? "Delete the VirtualService once this route is in place: a VirtualService and "
-                    "an HTTPRoute for the same host is undefined behaviour."
+                  ? "Delete the VirtualService right after the pods restart (Istio migration "
+                    "guide, \"Enable ambient mode\" Step 5): a VirtualService and an HTTPRoute "
+                    "for the same host is undefined behaviour."
                   : "The VirtualService stays for its ingress gateways, without `mesh`.";
       if (!needs.empty()) {
         head += " Needs: " + needs + ".";

@@ -24,7 +24,9 @@ struct Snapshot::Bucket {
              std::vector<DaemonSet>, std::vector<Node>, std::vector<ConfigMap>,
              std::vector<ResourceQuota>, std::vector<FelixConfiguration>,
              std::vector<Installation>, std::vector<SecurityGroupPolicy>,
-             std::vector<CiliumNetworkPolicy>, std::vector<CiliumClusterwideNetworkPolicy>>
+             std::vector<CiliumNetworkPolicy>, std::vector<CiliumClusterwideNetworkPolicy>,
+             std::vector<ServiceEntry>, std::vector<WorkloadEntry>, std::vector<WorkloadGroup>,
+             std::vector<TrafficExtension>, std::vector<ClusterSPIFFEID>>
       vectors;
 
   template <class T>

@@ -237,6 +237,7 @@ AuthorizationPolicy decodeAuthorizationPolicy(const json& doc) {
       ap.rules.push_back(std::move(rule));
     }
   }
+  ap.translated_from = annotation(doc, "ambient-guard.io/translated-from");
   std::string dry = annotation(doc, "istio.io/dry-run");
   const json* meta = member(doc, "metadata");
   const json* ann = meta == nullptr ? nullptr : member(*meta, "annotations");
@@ -276,6 +277,7 @@ RequestAuthentication decodeRequestAuthentication(const json& doc) {
   const json& spec = specOf(doc);
   ra.selector = selectorAt(spec, "selector", "matchLabels", "spec");
   ra.target_refs = targetRefs(spec, "spec");
+  ra.translated_from = annotation(doc, "ambient-guard.io/translated-from");
   if (const json* rules = listAt(spec, "jwtRules", "spec")) {
     for (size_t i = 0; i < rules->size(); ++i) {
       if ((*rules)[i].is_object()) {
@@ -430,6 +432,27 @@ AnyObject decodeKind(Kind kind, const json& doc) {
       wp.target_refs = targetRefs(specOf(doc), "spec");
       return wp;
     }
+    case Kind::kServiceEntry: {
+      ServiceEntry se;
+      se.hosts = stringList(specOf(doc), "hosts", "spec");
+      se.export_to = stringList(specOf(doc), "exportTo", "spec");
+      return se;
+    }
+    case Kind::kWorkloadEntry: {
+      WorkloadEntry we;
+      we.address = stringAt(specOf(doc), "address", "spec");
+      return we;
+    }
+    case Kind::kWorkloadGroup:
+      return WorkloadGroup{};
+    case Kind::kTrafficExtension: {
+      TrafficExtension te;
+      te.selector = selectorAt(specOf(doc), "selector", "matchLabels", "spec");
+      te.target_refs = targetRefs(specOf(doc), "spec");
+      return te;
+    }
+    case Kind::kClusterSPIFFEID:
+      return ClusterSPIFFEID{};
     default:
       if (isPlatformKind(kind)) {
         return decodePlatformObject(kind, doc);  // model/decode_platform.cc

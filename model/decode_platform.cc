@@ -18,7 +18,7 @@ constexpr std::string_view kKeptAnnotations[] = {
     "ambient.istio.io/redirection",      "ambient.istio.io/bypass-inbound-capture",
     "sidecar.istio.io/inject",           "sidecar.istio.io/proxyCPU",
     "sidecar.istio.io/proxyCPULimit",    "sidecar.istio.io/proxyMemory",
-    "sidecar.istio.io/proxyMemoryLimit",
+    "sidecar.istio.io/proxyMemoryLimit", "inject.istio.io/templates",
 };
 constexpr std::string_view kPresenceAnnotations[] = {"sidecar.istio.io/status",
                                                      "vpc.amazonaws.com/pod-eni"};
@@ -50,6 +50,9 @@ constexpr std::string_view kKeptEnv[] = {
     "ENABLE_POD_ENI",      "POD_SECURITY_GROUP_ENFORCING_MODE",
     "HOST_PROBE_SNAT_IP",  "HOST_PROBE_SNAT_IPV6",
     "AMBIENT_ENABLE_AWS_BRANCH_ENI_PROBE",
+    // istiod (docs/istio-1.31-notes.md): primary-remote control plane, ambient dry-run; sidecars:
+    // HBONE support picked up at restart after the ambient profile.
+    "EXTERNAL_ISTIOD", "AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY", "ISTIO_META_ENABLE_HBONE",
 };
 
 void probeInto(const json& probe, std::string kind, const std::string& path,
@@ -120,7 +123,7 @@ Resources resources(const json& c, const std::string& path) {
 }
 
 struct SpecOptions {
-  bool daemonset = false;  // keep images, priority class and hostPath volumes
+  bool daemonset = false;  // keep the priority class and hostPath volumes
 };
 
 Container container(const json& c, const std::string& path, bool init, const SpecOptions& opt,
@@ -166,9 +169,7 @@ Container container(const json& c, const std::string& path, bool init, const Spe
       }
     }
   }
-  if (opt.daemonset) {
-    out.image = stringAt(c, "image", path);
-  }
+  out.image = stringAt(c, "image", path);  // istiod's tag is the Istio version (rules/istio_version.h)
   return out;
 }
 

@@ -92,6 +92,11 @@ constexpr KindInfo kKinds[] = {
     {Kind::kSecurityGroupPolicy, "SecurityGroupPolicy", "vpcresources.k8s.aws"},
     {Kind::kCiliumNetworkPolicy, "CiliumNetworkPolicy", "cilium.io"},
     {Kind::kCiliumClusterwideNetworkPolicy, "CiliumClusterwideNetworkPolicy", "cilium.io"},
+    {Kind::kServiceEntry, "ServiceEntry", "networking.istio.io"},
+    {Kind::kWorkloadEntry, "WorkloadEntry", "networking.istio.io"},
+    {Kind::kWorkloadGroup, "WorkloadGroup", "networking.istio.io"},
+    {Kind::kTrafficExtension, "TrafficExtension", "extensions.istio.io"},
+    {Kind::kClusterSPIFFEID, "ClusterSPIFFEID", "spire.spiffe.io"},
     // Aliases: further API groups of a kind above (kindName indexes the rows above by Kind).
     {Kind::kFelixConfiguration, "FelixConfiguration", "projectcalico.org"},
 };
@@ -104,7 +109,7 @@ std::string_view kindName(Kind kind) { return kKinds[static_cast<int>(kind)].nam
 bool clusterScoped(Kind kind) {
   return kind == Kind::kNamespace || kind == Kind::kGatewayClass || kind == Kind::kNode ||
          kind == Kind::kFelixConfiguration || kind == Kind::kInstallation ||
-         kind == Kind::kCiliumClusterwideNetworkPolicy;
+         kind == Kind::kCiliumClusterwideNetworkPolicy || kind == Kind::kClusterSPIFFEID;
 }
 
 std::optional<Kind> kindFromApi(std::string_view api_version, std::string_view kind) {

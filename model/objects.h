@@ -67,8 +67,15 @@ enum class Kind {
   kSecurityGroupPolicy,
   kCiliumNetworkPolicy,
   kCiliumClusterwideNetworkPolicy,
+  // Istio objects of docs/istio-1.31-notes.md: ServiceEntries (egress waypoints), VM workloads,
+  // TrafficExtension (1.30+) and SPIRE registrations (migration blockers).
+  kServiceEntry,
+  kWorkloadEntry,
+  kWorkloadGroup,
+  kTrafficExtension,
+  kClusterSPIFFEID,
 };
-inline constexpr int kKindCount = 25;
+inline constexpr int kKindCount = 30;
 
 // Returns the Kubernetes kind name ("AuthorizationPolicy").
 std::string_view kindName(Kind kind);
@@ -176,6 +183,9 @@ struct AuthorizationPolicy : Object {
   std::vector<TargetRef> target_refs;  // targetRef and targetRefs combined
   std::vector<AuthzRule> rules;
   std::optional<std::string> dry_run;  // istio.io/dry-run annotation value when present
+  // ambient-guard.io/translated-from: the selector policy this targetRefs twin was translated
+  // from by `ambient-guard translate` (empty when absent).
+  std::string translated_from;
 };
 
 struct PeerAuthentication : Object {
@@ -190,6 +200,7 @@ struct RequestAuthentication : Object {
   WorkloadSelector selector;
   std::vector<TargetRef> target_refs;
   std::vector<std::string> issuers;  // jwtRules[].issuer
+  std::string translated_from;       // ambient-guard.io/translated-from annotation
 };
 
 // A route destination of a VirtualService.
@@ -284,7 +295,7 @@ struct Container {
   std::vector<Probe> probes;
   Resources resources;
   std::vector<std::pair<std::string, std::string>> env;  // only the variables rules read
-  std::string image;                                     // DaemonSets only
+  std::string image;
 };
 
 struct HostPathVolume {
@@ -417,12 +428,45 @@ struct CiliumClusterwideNetworkPolicy : CiliumPolicy {
   static constexpr Kind kKind = Kind::kCiliumClusterwideNetworkPolicy;
 };
 
+// networking.istio.io ServiceEntry. Binds to a waypoint with istio.io/use-waypoint like a
+// Service (egress waypoints), and policies target it with kind ServiceEntry.
+struct ServiceEntry : Object {
+  static constexpr Kind kKind = Kind::kServiceEntry;
+  std::vector<std::string> hosts;
+  std::vector<std::string> export_to;
+};
+
+// networking.istio.io WorkloadEntry: a VM (or other non-Kubernetes) workload in the mesh.
+struct WorkloadEntry : Object {
+  static constexpr Kind kKind = Kind::kWorkloadEntry;
+  std::string address;  // spec.address
+};
+
+// networking.istio.io WorkloadGroup: the template VMs register from.
+struct WorkloadGroup : Object {
+  static constexpr Kind kKind = Kind::kWorkloadGroup;
+};
+
+// extensions.istio.io/v1alpha1 TrafficExtension (Istio 1.30+): Wasm or Lua filters; supersedes
+// WasmPlugin and attaches the same way (selector, or targetRefs for waypoints).
+struct TrafficExtension : Object {
+  static constexpr Kind kKind = Kind::kTrafficExtension;
+  WorkloadSelector selector;
+  std::vector<TargetRef> target_refs;
+};
+
+// spire.spiffe.io ClusterSPIFFEID: SPIRE registers the pods it selects (cluster-scoped).
+struct ClusterSPIFFEID : Object {
+  static constexpr Kind kKind = Kind::kClusterSPIFFEID;
+};
+
 using AnyObject =
     std::variant<Namespace, Service, Gateway, GatewayClass, AuthorizationPolicy, PeerAuthentication,
                  RequestAuthentication, VirtualService, DestinationRule, EnvoyFilter, Sidecar,
                  WasmPlugin, NetworkPolicy, Pod, Deployment, StatefulSet, DaemonSet, Node,
                  ConfigMap, ResourceQuota, FelixConfiguration, Installation, SecurityGroupPolicy,
-                 CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy>;
+                 CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, ServiceEntry, WorkloadEntry,
+                 WorkloadGroup, TrafficExtension, ClusterSPIFFEID>;
 
 // Returns the kind of the object held.
 Kind kindOf(const AnyObject& obj);

@@ -223,7 +223,8 @@ TargetRefSuggestion suggestTargetRefs(const ClusterView& state, std::string_view
       const Service& svc = *services[0];
       s.target_refs = "targetRefs: [{group: \"\", kind: Service, name: " + svc.name + "}]";
       WaypointBinding b = resolveWaypoint(state, ns, &svc.labels, TrafficType::kService);
-      if (b.bound()) {
+      const bool agent = b.bound() && b.gateway != nullptr && isAgentgateway(state, *b.gateway);
+      if (b.bound() && !agent) {
         s.waypoint_ready = true;
         s.waypoint = b.ns + "/" + b.name;
         s.how = "Service " + svc.name + " is bound to waypoint " + s.waypoint;
@@ -236,7 +237,10 @@ TargetRefSuggestion suggestTargetRefs(const ClusterView& state, std::string_view
                                              : "") +
                 "bind the Service to it (`kubectl label service " + svc.name + " -n " + nss +
                 " istio.io/use-waypoint=" + wp + "`)";
-        if (!b.problem().empty()) {
+        if (agent) {
+          s.how += "; today it uses agentgateway waypoint " + b.ns + "/" + b.name +
+                   ", which applies no Istio policy";
+        } else if (!b.problem().empty()) {
           s.how += "; today: " + b.problem();
         }
       }
@@ -244,7 +248,8 @@ TargetRefSuggestion suggestTargetRefs(const ClusterView& state, std::string_view
     }
   }
   WaypointBinding b = resolveWaypoint(state, ns, nullptr, TrafficType::kService);
-  if (b.bound()) {
+  const bool agent = b.bound() && b.gateway != nullptr && isAgentgateway(state, *b.gateway);
+  if (b.bound() && !agent) {
     s.waypoint_ready = true;
     s.waypoint = b.ns + "/" + b.name;
     s.target_refs =
@@ -266,7 +271,10 @@ TargetRefSuggestion suggestTargetRefs(const ClusterView& state, std::string_view
                                  " --enroll-namespace`)"
                            : "label the namespace to use it (`kubectl label namespace " + nss +
                                  " istio.io/use-waypoint=" + wp + "`)";
-  if (!b.problem().empty()) {
+  if (agent) {
+    s.how += "; today the namespace uses agentgateway waypoint " + b.ns + "/" + b.name +
+             ", which applies no Istio policy";
+  } else if (!b.problem().empty()) {
     s.how += "; today: " + b.problem();
   }
   return s;

@@ -22,6 +22,12 @@ inline constexpr std::string_view kUseWaypointNamespaceLabel = "istio.io/use-way
 inline constexpr std::string_view kWaypointForLabel = "istio.io/waypoint-for";
 inline constexpr std::string_view kWaypointClass = "istio-waypoint";
 inline constexpr std::string_view kMeshController = "istio.io/mesh-controller";
+// agentgateway (Istio 1.31, experimental; istio.io docs/ambient/usage/agentgateway).
+inline constexpr std::string_view kAgentgatewayWaypointClass = "istio-agentgateway-waypoint";
+inline constexpr std::string_view kAgentgatewayWaypointController =
+    "istio.io/agentgateway-waypoint-controller";
+inline constexpr std::string_view kAgentgatewayClass = "istio-agentgateway";
+inline constexpr std::string_view kAgentgatewayController = "istio.io/agentgateway-controller";
 
 // ---------------------------------------------------------------------------------------------
 // Enrollment (spec §1.2)
@@ -62,6 +68,17 @@ bool isAmbientWorkload(const Labels& ns_labels, const Labels& pod_labels);
 // l4WhenAttributes).
 bool isL4WhenKey(std::string_view key);
 
+// How istiod treats source.trustDomains / notTrustDomains of a ztunnel-bound policy
+// (docs/istio-1.31-notes.md §1.3).
+enum class TrustDomainHandling {
+  // master after 1.31.1: reported as unsupported HTTP attributes (httpSources), like
+  // requestPrincipals: the ALLOW rule is dropped, the DENY condition omitted.
+  kReportedAsHttp,
+  // 1.31.x: handleRule copies only ipBlocks, namespaces, serviceAccounts and principals into
+  // the ztunnel match; the trust-domain condition disappears and no status says so.
+  kDroppedSilently,
+};
+
 // What ztunnel makes of an AuthorizationPolicy that is not bound with targetRefs.
 struct ZtunnelConversion {
   enum class Outcome {
@@ -78,13 +95,20 @@ struct ZtunnelConversion {
   std::vector<std::string> l7_attributes;  // Istio's names, sorted, unique
   std::string first_l7_field;              // path of the first L7 field found
   std::string status_message;              // istiod's ZtunnelAccepted message, verbatim
+  // kDroppedSilently only: the trust-domain fields istiod dropped, by path, and what that did
+  // to the rules that carry them (counted over rules ztunnel keeps).
+  std::vector<std::string> dropped_trust_domain_fields;
+  size_t trust_domain_rules_never_match = 0;  // no other source field left: never matches
+  size_t trust_domain_rules_widened = 0;      // enforced without the trust-domain condition
 };
 
 // Mirrors convertAuthorizationPolicy / handleRule / hasEffectiveRules in
-// [I] pilot/pkg/serviceregistry/ambient/authorization.go. Note: current Istio also reports
-// source.trustDomains / notTrustDomains as unsupported attributes (httpSources).
-ZtunnelConversion convertForZtunnel(const AuthorizationPolicy& ap,
-                                    const rules::MeshSettings& mesh);
+// [I] pilot/pkg/serviceregistry/ambient/authorization.go. `trust_domains` says which istiod is
+// mirrored: the default is master after 1.31.1; rules pass the cluster's version
+// (rules/istio_version.h).
+ZtunnelConversion convertForZtunnel(
+    const AuthorizationPolicy& ap, const rules::MeshSettings& mesh,
+    TrustDomainHandling trust_domains = TrustDomainHandling::kReportedAsHttp);
 
 // ---------------------------------------------------------------------------------------------
 // Waypoints (spec §2)
@@ -124,9 +148,18 @@ struct WaypointBinding {
 WaypointBinding resolveWaypoint(const ClusterView& state, std::string_view ns,
                                 const Labels* object_labels, TrafficType traffic);
 
-// Returns true when the Gateway is a waypoint: class istio-waypoint, or a GatewayClass whose
-// controller is istio.io/mesh-controller (spec W5; [I] policies.go:83-95).
+// Returns true when the Gateway is a waypoint: class istio-waypoint or istio-agentgateway-waypoint,
+// or a GatewayClass whose controller is istio.io/mesh-controller or
+// istio.io/agentgateway-waypoint-controller (spec W5; [I] policies.go:83-95; istiod binds
+// use-waypoint to any Gateway with addresses, spec W4).
 bool isWaypoint(const ClusterView& state, const Gateway& gw);
+
+// Returns true when the Gateway is an agentgateway proxy (waypoint or ingress, by class or
+// controller). Istio programs agentgateway only through Gateway API routes: "`VirtualService`,
+// `DestinationRule`, `Sidecar`, `AuthorizationPolicy`, `PeerAuthentication`,
+// `RequestAuthentication`, `Telemetry`, `WasmPlugin`, and `EnvoyFilter` — are **not** applied to
+// agentgateway proxies" (istio.io docs/ambient/usage/agentgateway, Istio 1.31).
+bool isAgentgateway(const ClusterView& state, const Gateway& gw);
 
 // Returns the Gateway's istio.io/waypoint-for ("service" default); the Gateway label overrides
 // the GatewayClass label ([I] waypoints.go:375-389).
@@ -144,7 +177,8 @@ bool waypointAdmitsNamespace(const ClusterView& state, const Gateway& gw,
 // Gateway name unless gateway.istio.io/service-account overrides it ([I] deploymentcontroller.go:423).
 std::string waypointPrincipal(const Gateway& gw, std::string_view trust_domain);
 
-// Returns the ready waypoints of a namespace (istio-waypoint class), in name order.
+// Returns the ready waypoints of a namespace that apply Istio policy (not agentgateway), in name
+// order.
 std::vector<const Gateway*> waypointsIn(const ClusterView& state, std::string_view ns);
 
 // ---------------------------------------------------------------------------------------------

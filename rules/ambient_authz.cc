@@ -20,9 +20,12 @@ bool isHttpOperationField(std::string_view f) {
          f == "notPaths";
 }
 
-bool isHttpSourceField(std::string_view f) {
+bool isTrustDomainField(std::string_view f) { return f == "trustDomains" || f == "notTrustDomains"; }
+
+bool isHttpSourceField(std::string_view f, TrustDomainHandling trust_domains) {
   return f == "remoteIpBlocks" || f == "notRemoteIpBlocks" || f == "requestPrincipals" ||
-         f == "notRequestPrincipals" || f == "trustDomains" || f == "notTrustDomains";
+         f == "notRequestPrincipals" ||
+         (trust_domains == TrustDomainHandling::kReportedAsHttp && isTrustDomainField(f));
 }
 
 // Source fields carried into the ztunnel match (authorization.go handleRule).
@@ -92,7 +95,8 @@ constexpr std::string_view kHttpRuleTail =
 }  // namespace
 
 ZtunnelConversion convertForZtunnel(const AuthorizationPolicy& ap,
-                                    const rules::MeshSettings& mesh) {
+                                    const rules::MeshSettings& mesh,
+                                    TrustDomainHandling trust_domains) {
   using Outcome = ZtunnelConversion::Outcome;
   ZtunnelConversion conv;
   // 1. Dry-run: strconv.ParseBool; an unparsable value means "enforce".
@@ -142,10 +146,14 @@ ZtunnelConversion convertForZtunnel(const AuthorizationPolicy& ap,
         }
       }
     }
+    std::vector<std::string> trust_domain_paths;
     for (size_t k = 0; k < r.from.size(); ++k) {
       for (const auto& fv : r.from[k]) {
-        if (isHttpSourceField(fv.field)) {
-          note(fv.field, rp + ".from[" + std::to_string(k) + "].source." + fv.field);
+        const std::string path = rp + ".from[" + std::to_string(k) + "].source." + fv.field;
+        if (isHttpSourceField(fv.field, trust_domains)) {
+          note(fv.field, path);
+        } else if (isTrustDomainField(fv.field) && !fv.values.empty()) {
+          trust_domain_paths.push_back(path);
         }
       }
     }
@@ -161,8 +169,14 @@ ZtunnelConversion convertForZtunnel(const AuthorizationPolicy& ap,
       continue;  // ALLOW: the whole rule is dropped (rules = nil)
     }
     ++groups;
-    if (ruleEffectiveAtZtunnel(r)) {
+    const bool effective = ruleEffectiveAtZtunnel(r);
+    if (effective) {
       ++effective_groups;
+    }
+    if (!trust_domain_paths.empty()) {
+      conv.dropped_trust_domain_fields.insert(conv.dropped_trust_domain_fields.end(),
+                                              trust_domain_paths.begin(), trust_domain_paths.end());
+      ++(effective ? conv.trust_domain_rules_widened : conv.trust_domain_rules_never_match);
     }
   }
   conv.l7_attributes.assign(found.begin(), found.end());

@@ -28,11 +28,21 @@ std::string WaypointBinding::problem() const {
 }
 
 bool isWaypoint(const ClusterView& state, const Gateway& gw) {
-  if (gw.gateway_class == kWaypointClass) {
+  if (gw.gateway_class == kWaypointClass || gw.gateway_class == kAgentgatewayWaypointClass) {
     return true;
   }
   const GatewayClass* gc = state.find<GatewayClass>("", gw.gateway_class);
-  return gc != nullptr && gc->controller == kMeshController;
+  return gc != nullptr &&
+         (gc->controller == kMeshController || gc->controller == kAgentgatewayWaypointController);
+}
+
+bool isAgentgateway(const ClusterView& state, const Gateway& gw) {
+  if (gw.gateway_class == kAgentgatewayWaypointClass || gw.gateway_class == kAgentgatewayClass) {
+    return true;
+  }
+  const GatewayClass* gc = state.find<GatewayClass>("", gw.gateway_class);
+  return gc != nullptr && (gc->controller == kAgentgatewayWaypointController ||
+                           gc->controller == kAgentgatewayController);
 }
 
 std::string waypointFor(const ClusterView& state, const Gateway& gw) {
@@ -122,7 +132,8 @@ std::string waypointPrincipal(const Gateway& gw, std::string_view trust_domain) 
 std::vector<const Gateway*> waypointsIn(const ClusterView& state, std::string_view ns) {
   std::vector<const Gateway*> out;
   for (const Gateway* gw : state.list<Gateway>(ns)) {
-    if (isWaypoint(state, *gw) && gw->readiness != GatewayReadiness::kNotReady) {
+    if (isWaypoint(state, *gw) && !isAgentgateway(state, *gw) &&
+        gw->readiness != GatewayReadiness::kNotReady) {
       out.push_back(gw);
     }
   }

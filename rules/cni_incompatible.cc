@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "rules/ambient.h"
+#include "rules/istio_version.h"
 #include "rules/network_policy.h"
 #include "rules/platform.h"
 
@@ -283,8 +284,10 @@ void gke(const ClusterView& state, const Platform& p, Emitter& e) {
   }
 }
 
-// §2.1 EKS: security groups for pods in strict mode.
-void eks(const Platform& p, Emitter& e) {
+// §2.1 EKS: security groups for pods in strict mode. istio-cni 1.28.7, 1.29.3 and 1.30.0 route
+// probes of branch-ENI pods over the veth pair (AMBIENT_ENABLE_AWS_BRANCH_ENI_PROBE, on by
+// default; istio.io release notes of those versions).
+void eks(const Platform& p, const IstioVersion& istio, Emitter& e) {
   if (p.aws_node == nullptr) {
     return;
   }
@@ -307,20 +310,37 @@ void eks(const Platform& p, Emitter& e) {
           fix);
     return;
   }
-  const auto istio = p.istioVersion();
-  const bool fixed = istio && *istio >= Version{1, 31, 0};
+  const std::string* probe_fix =
+      p.istio_cni == nullptr ? nullptr
+                             : platform::envOf(*p.istio_cni, "AMBIENT_ENABLE_AWS_BRANCH_ENI_PROBE");
+  const bool fix_off = probe_fix != nullptr && *probe_fix == "false";
+  const bool fixed = istio.version && hasBranchEniProbeFix(*istio.version) && !fix_off;
+  std::string assumed;
+  if (!istio.version) {
+    assumed = " " + istio.describe() +
+              ": assuming a release without istio-cni's branch-ENI probe fix (it is in 1.28.7, "
+              "1.29.3 and 1.30.0 onwards); pass --istio-version if yours has it.";
+  } else if (fix_off) {
+    assumed = " " + istio.describe() +
+              " has the branch-ENI probe fix, but istio-cni sets "
+              "AMBIENT_ENABLE_AWS_BRANCH_ENI_PROBE=false, so it is off.";
+  } else if (fixed) {
+    assumed = " " + istio.describe() +
+              " routes probes of branch-ENI pods over the veth pair "
+              "(AMBIENT_ENABLE_AWS_BRANCH_ENI_PROBE, on by default since 1.28.7, 1.29.3 and "
+              "1.30.0); the Istio docs still ask for standard mode, so verify probes of a pod "
+              "with a SecurityGroupPolicy after enrolling.";
+  } else {
+    assumed = " " + istio.describe() +
+              " predates istio-cni's branch-ENI probe fix (1.28.7, 1.29.3, 1.30.0).";
+  }
   e.row(fixed ? Action::kWarn : Action::kDeny, keyOf(p.aws_node, Kind::kDaemonSet),
         "spec.template.spec.containers[aws-node].env[POD_SECURITY_GROUP_ENFORCING_MODE]", "EKS",
         "ENABLE_POD_ENI is true, " + std::to_string(p.security_group_policies) +
             " SecurityGroupPolicy object(s) exist and POD_SECURITY_GROUP_ENFORCING_MODE is " +
             current + ": \"must be explicitly set to standard, or pod health probes will "
-            "fail\" (aws/amazon-vpc-cni-k8s#2797)." +
-            (fixed ? " Istio " + istio->str() +
-                         " adds ip rules for branch-ENI pods (AMBIENT_ENABLE_AWS_BRANCH_ENI_PROBE, "
-                         "needs net.ipv4.tcp_early_demux=0); whether that covers strict mode is "
-                         "unconfirmed."
-                   : std::string()),
-        fix);
+            "fail\" (aws/amazon-vpc-cni-k8s#2797)." + assumed,
+        fixed ? fix : "upgrade Istio to 1.28.7, 1.29.3 or 1.30.0+, or " + fix);
 }
 
 // §2.1 OpenShift.
@@ -468,7 +488,7 @@ void CniIncompatible::evaluate(const RuleContext& ctx, std::vector<Finding>& out
   cilium(ctx.state, ns, p, e);
   calico(p, e);
   gke(ctx.state, p, e);
-  eks(p, e);
+  eks(p, istioVersionOf(ctx.state, ctx.mesh), e);
   openshift(p, e);
   k3s(p, e);
   multus(p, e);

@@ -1,7 +1,9 @@
 #include "rules/l7_policy_without_waypoint.h"
 
 #include "rules/ambient.h"
+#include "rules/istio_version.h"
 #include "rules/l7_policy_without_waypoint_extra.h"
+#include "rules/policy_attachment.h"
 #include "rules/scope.h"
 
 namespace ambient_guard::rules {
@@ -13,7 +15,8 @@ constexpr RuleDoc kDoc{
     "l7-policy-without-waypoint",
     Action::kDeny,
     "No ztunnel-bound AuthorizationPolicy (selector or namespace-wide) covering an ambient "
-    "namespace uses HTTP attributes (trustDomains included) or the CUSTOM/AUDIT action; warns "
+    "namespace uses HTTP attributes or the CUSTOM/AUDIT action, or trustDomains (dropped "
+    "silently by istiod 1.31); warns "
     "on dry-run without ztunnel support, selectors without labels, and identity rules on "
     "workloads behind a waypoint (ztunnel sees the waypoint's identity).",
     "ztunnel enforces L4 only: an ALLOW policy loses its HTTP rules (often becoming deny-all), a "
@@ -35,6 +38,43 @@ spec:
   action: ALLOW
   rules:
   - to: [{operation: {methods: ["GET"], paths: ["/reviews/*"]}}])"};
+
+// Returns the targetRefs twin `ambient-guard translate` wrote for `ap` (an AuthorizationPolicy of
+// the same namespace annotated ambient-guard.io/translated-from: <ap's name>) when every one of
+// its targetRefs attaches to a waypoint that applies it, or nullptr. With a ready twin the
+// migration guide's order holds: enroll, restart, then delete the original at once.
+const AuthorizationPolicy* readyTwin(const RuleContext& ctx, const AuthorizationPolicy& ap) {
+  for (const AuthorizationPolicy* t : ctx.state.list<AuthorizationPolicy>(ap.ns)) {
+    if (t->translated_from != ap.name || t->target_refs.empty()) {
+      continue;
+    }
+    bool attaches = true;
+    for (const TargetRef& ref : t->target_refs) {
+      attaches = attaches && !ambient::resolveTargetRef(ctx.state, ap.ns, ref, ctx.mesh).unresolved();
+    }
+    if (attaches) {
+      return t;
+    }
+  }
+  return nullptr;
+}
+
+// Demotes a finding about `ap` to a warning when its twin is ready, and says what to do.
+void applyTwin(const AuthorizationPolicy* twin, const AuthorizationPolicy& ap, Finding& f) {
+  if (twin == nullptr) {
+    return;
+  }
+  f.action = Action::kWarn;
+  f.needs_waypoint = false;
+  f.message += " Its targetRefs twin AuthorizationPolicy " + twin->ns + "/" + twin->name +
+               " (ambient-guard.io/translated-from: " + ap.name +
+               ") attaches to a waypoint, so enrolling is allowed: delete " + ap.name +
+               " right after the pods restart (Istio migration guide, \"Enable ambient mode\" "
+               "Step 5); L7 policies have a brief enforcement gap until then (plan a "
+               "maintenance window).";
+  f.summary = "[" + f.rule + "] " + f.object.str() + ": twin " + twin->name +
+              " ready; delete right after the restart";
+}
 
 std::string effectText(const AuthorizationPolicy& ap, const ambient::ZtunnelConversion& conv) {
   switch (conv.outcome) {
@@ -79,11 +119,86 @@ std::string shortEffect(const AuthorizationPolicy& ap, Outcome outcome) {
   }
 }
 
+// Appends the finding for source.trustDomains / notTrustDomains that istiod 1.31 drops without a
+// status (docs/istio-1.31-notes.md §1.3).
+void checkTrustDomains(const RuleContext& ctx, const AuthorizationPolicy& ap,
+                       const ambient::ZtunnelConversion& conv, const IstioVersion& istio,
+                       const std::vector<std::string>& namespaces, const std::string& finding_ns,
+                       std::vector<Finding>& out) {
+  if (conv.dropped_trust_domain_fields.empty()) {
+    return;
+  }
+  const bool deny = ap.action == "DENY";
+  std::string assumed;
+  if (!istio.version) {
+    assumed = istio.describe() + "; assuming Istio " + kLatestKnownIstio.str() +
+              " (trustDomains are API fields since 1.31)";
+  } else if (!hasTrustDomainsField(*istio.version)) {
+    assumed = istio.describe() + ": source.trustDomains is not part of the AuthorizationPolicy "
+              "API before 1.31, so nothing in this mesh enforces it";
+  } else {
+    assumed = istio.describe();
+  }
+  std::vector<std::string> effects;
+  if (conv.trust_domain_rules_never_match > 0) {
+    effects.push_back(std::to_string(conv.trust_domain_rules_never_match) +
+                      " rule(s) name no other source, so their source match is empty and never "
+                      "matches: " +
+                      (deny ? "the DENY never fires and the traffic it should block is allowed "
+                              "(fail-open)"
+                            : "callers they should admit are denied (deny-all when no other "
+                              "ALLOW rule matches)"));
+  }
+  if (conv.trust_domain_rules_widened > 0) {
+    effects.push_back(std::to_string(conv.trust_domain_rules_widened) +
+                      " rule(s) are enforced without the trust-domain condition: " +
+                      (deny ? "they deny callers of every trust domain, more than written"
+                            : "they admit callers of every trust domain, less restrictive than "
+                              "written"));
+  }
+  Finding f;
+  f.rule = std::string(kDoc.id);
+  f.object = ObjectKey{Kind::kAuthorizationPolicy, ap.ns, ap.name};
+  f.ns = finding_ns;
+  f.field = conv.dropped_trust_domain_fields.front();
+  f.action = kDoc.default_action;
+  std::string effect;
+  for (const auto& e : effects) {
+    effect += (effect.empty() ? "" : "; ") + e;
+  }
+  const ambient::TargetRefSuggestion fix =
+      ambient::suggestTargetRefs(ctx.state, ap.ns, ap.selector, ctx.mesh);
+  const std::string ref = f.object.str();
+  f.message = "[" + f.rule + "] " + ref + " (" + describePolicyScope(ap.ns, ap.selector, ctx.mesh) +
+              ", action " + ap.action + ") is enforced by ztunnel in ambient " +
+              namespaceList(namespaces) + " and matches on " + f.field + ". " + assumed +
+              ": istiod does not copy trustDomains/notTrustDomains into the ztunnel policy and "
+              "writes no status condition about it (ZtunnelAccepted stays True, \"attached to "
+              "ztunnel\"). " + effect + ". Fix: match the trust domain with a principal prefix "
+              "ztunnel enforces (`principals: [\"<trust-domain>/*\"]`, or `notPrincipals`), or "
+              "replace `selector` with `" + fix.target_refs + "` so a waypoint enforces it" +
+              (fix.how.empty() ? "" : "; " + fix.how) + ".";
+  f.summary = "[" + f.rule + "] " + ref + ": trustDomains silently dropped by istiod " +
+              (istio.version ? istio.version->str() : kLatestKnownIstio.str()) +
+              "; use principals \"<td>/*\" or targetRefs";
+  out.push_back(std::move(f));
+}
+
 void check(const RuleContext& ctx, const AuthorizationPolicy& ap,
            const std::vector<std::string>& namespaces, const std::string& finding_ns,
            std::vector<Finding>& out) {
-  ambient::ZtunnelConversion conv = ambient::convertForZtunnel(ap, ctx.mesh);
-  l7_extra::checkPolicy(ctx, kDoc, ap, conv, namespaces, finding_ns, out);
+  const IstioVersion istio = istioVersionOf(ctx.state, ctx.mesh);
+  const auto handling = istio.version && reportsTrustDomainsAsHttp(*istio.version)
+                            ? ambient::TrustDomainHandling::kReportedAsHttp
+                            : ambient::TrustDomainHandling::kDroppedSilently;
+  ambient::ZtunnelConversion conv = ambient::convertForZtunnel(ap, ctx.mesh, handling);
+  l7_extra::checkPolicy(ctx, kDoc, ap, conv, istio, namespaces, finding_ns, out);
+  const AuthorizationPolicy* twin = readyTwin(ctx, ap);
+  const size_t before_td = out.size();
+  checkTrustDomains(ctx, ap, conv, istio, namespaces, finding_ns, out);
+  if (out.size() > before_td) {
+    applyTwin(twin, ap, out.back());
+  }
   if (conv.outcome == Outcome::kAccepted || conv.outcome == Outcome::kIgnored ||
       conv.outcome == Outcome::kDryRunNotSent) {
     return;
@@ -133,6 +248,7 @@ void check(const RuleContext& ctx, const AuthorizationPolicy& ap,
               ". istiod reports: \"" + conv.status_message + "\" Fix: replace `selector` with `" +
               fix.target_refs + "` so a waypoint enforces it; " + fix.how + ".";
   f.summary = "[" + f.rule + "] " + ref + ": " + shortEffect(ap, conv.outcome) + "; use targetRefs";
+  applyTwin(twin, ap, f);
   out.push_back(std::move(f));
 }
 

@@ -200,24 +200,35 @@ Finding base(const RuleDoc& doc, const AuthorizationPolicy& ap, const std::strin
 }  // namespace
 
 void checkPolicy(const RuleContext& ctx, const RuleDoc& doc, const AuthorizationPolicy& ap,
-                 const ambient::ZtunnelConversion& conv, const std::vector<std::string>& namespaces,
-                 const std::string& finding_ns, std::vector<Finding>& out) {
+                 const ambient::ZtunnelConversion& conv, const IstioVersion& istio,
+                 const std::vector<std::string>& namespaces, const std::string& finding_ns,
+                 std::vector<Finding>& out) {
   if (!ap.target_refs.empty()) {
     return;  // a waypoint enforces it; waypoints support dry-run and see the original caller
   }
   const std::string scope = describePolicyScope(ap.ns, ap.selector, ctx.mesh);
   if (conv.outcome == Outcome::kDryRunNotSent) {
     Finding f = base(doc, ap, finding_ns, "metadata.annotations[istio.io/dry-run]");
+    const bool ztunnel_can = !istio.version || supportsZtunnelDryRun(*istio.version);
+    const std::string fix =
+        ztunnel_can
+            ? "enable AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY on istiod once every ztunnel "
+              "is 1.29 or newer (an older ztunnel enforces dry-run policies instead of logging "
+              "them), or dry-run it on a waypoint with targetRefs (waypoints support dry-run), "
+              "or remove the annotation to enforce it"
+            : "dry-run it on a waypoint with targetRefs (waypoints support dry-run), upgrade to "
+              "Istio 1.29+ and enable AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY, or remove "
+              "the annotation to enforce it";
     f.message = "[" + f.rule + "] " + f.object.str() + " (" + scope +
                 ") is annotated istio.io/dry-run=" + ap.dry_run.value_or("") +
-                " in ambient " + namespaceList(namespaces) +
-                ", but istiod's ambient dry-run support (AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY,"
-                " ztunnel 1.29+) is off, so istiod does not send the policy to ztunnel at all: no "
-                "dry-run result is ever logged for these workloads. istiod reports: \"" +
-                conv.status_message +
-                "\" Fix: enable AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY on istiod, or dry-run "
-                "it on a waypoint with targetRefs (waypoints support dry-run), or remove the "
-                "annotation to enforce it.";
+                " in ambient " + namespaceList(namespaces) + ". " + istio.describe() +
+                (ztunnel_can
+                     ? ": ztunnel can dry-run policies since 1.29, but only with istiod's "
+                       "AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY, which is off by default"
+                     : ": ztunnel cannot dry-run policies before 1.29") +
+                ", so istiod does not send the policy to ztunnel at all: no dry-run result is "
+                "ever logged for these workloads. istiod reports: \"" +
+                conv.status_message + "\" Fix: " + fix + ".";
     f.summary = "[" + f.rule + "] " + f.object.str() +
                 ": dry-run not supported by ztunnel here; policy not sent at all";
     out.push_back(std::move(f));

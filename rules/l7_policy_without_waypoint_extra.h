@@ -22,15 +22,15 @@
 //     ALLOW stops admitting the callers it names and a DENY stops blocking them. Not reported when
 //     the policy already names the waypoint's principal or service account (the documented
 //     anti-bypass DENY with `notPrincipals: [<waypoint SA>]`). Warn, naming the principal.
-// trustDomains / notTrustDomains need no special case: current istiod reports them as HTTP
-// attributes (httpSources in authorization.go), so they are found by the main check like any
-// other unsupported attribute.
+// The dry-run message depends on the Istio version: ztunnel dry-run exists from 1.29, behind
+// istiod's AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY, and older ztunnels enforce such policies.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "rules/ambient.h"
+#include "rules/istio_version.h"
 #include "rules/rule.h"
 
 namespace ambient_guard::rules::l7_extra {
@@ -38,8 +38,9 @@ namespace ambient_guard::rules::l7_extra {
 // Appends the dry-run, empty-selector and identity-shift findings for a policy that covers the
 // ambient `namespaces` (as forEachCoveringPolicy reports it).
 void checkPolicy(const RuleContext& ctx, const RuleDoc& doc, const AuthorizationPolicy& ap,
-                 const ambient::ZtunnelConversion& conv, const std::vector<std::string>& namespaces,
-                 const std::string& finding_ns, std::vector<Finding>& out);
+                 const ambient::ZtunnelConversion& conv, const IstioVersion& istio,
+                 const std::vector<std::string>& namespaces, const std::string& finding_ns,
+                 std::vector<Finding>& out);
 
 // Appends the identity-shift findings a Service write causes (istio.io/use-waypoint added or
 // changed): the ztunnel-bound policies selecting the Service's pods now see its waypoint.

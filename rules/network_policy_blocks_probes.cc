@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "rules/istio_version.h"
 #include "rules/network_policy.h"
 #include "rules/platform.h"
 
@@ -213,8 +214,21 @@ void NetworkPolicyBlocksProbes::evaluate(const RuleContext& ctx, std::vector<Fin
       }
     }
   }
+  if (by_policy.empty()) {
+    return;
+  }
+  // istio-cni 1.28.7, 1.29.3 and 1.30.0+ route probes of EKS branch-ENI pods over the veth pair
+  // (AMBIENT_ENABLE_AWS_BRANCH_ENI_PROBE, on by default; rules/istio_version.h).
+  const IstioVersion istio = istioVersionOf(ctx.state, ctx.mesh);
+  const std::string* probe_fix =
+      plat->istio_cni == nullptr
+          ? nullptr
+          : platform::envOf(*plat->istio_cni, "AMBIENT_ENABLE_AWS_BRANCH_ENI_PROBE");
+  const bool eni_fix = istio.version && hasBranchEniProbeFix(*istio.version) &&
+                       (probe_fix == nullptr || *probe_fix != "false");
+  const std::string hard_failure = plat->probeHardFailure(eni_fix);
   for (const auto& [name, slot] : by_policy) {
-    finding(*slot.first, slot.second, plat->probeHardFailure(), plat->probesOverIpv6(), out);
+    finding(*slot.first, slot.second, hard_failure, plat->probesOverIpv6(), out);
   }
 }
 

@@ -161,7 +161,7 @@ bool Platform::probesOverIpv6() const {
   return ipv6 && (v6 == nullptr || *v6 != "false");
 }
 
-std::string Platform::probeHardFailure() const {
+std::string Platform::probeHardFailure(bool branch_eni_probe_fix) const {
   if (hasCilium()) {
     return "Cilium (" +
            std::string(cilium != nullptr ? "DaemonSet " + cilium->ns + "/cilium"
@@ -175,7 +175,7 @@ std::string Platform::probeHardFailure() const {
              " (before 3.29) drops probe replies (istio/istio#52765)";
     }
   }
-  if (eksSgpStrict()) {
+  if (eksSgpStrict() && !branch_eni_probe_fix) {
     return "EKS security groups for pods in strict mode mis-route link-local probes "
            "(aws/amazon-vpc-cni-k8s#2797)";
   }

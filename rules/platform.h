@@ -76,8 +76,9 @@ struct Platform {
   // IPv6 node address is seen (spec §1.3 rule 7).
   bool probesOverIpv6() const;
   // Returns why a probe a NetworkPolicy blocks certainly fails on this platform (spec §1.3 rule
-  // 7: Cilium, Calico eBPF before 3.29, EKS SGP strict mode), or "" when it depends on the CNI.
-  std::string probeHardFailure() const;
+  // 7: Cilium, Calico eBPF before 3.29, EKS SGP strict mode unless istio-cni has the branch-ENI
+  // probe fix, `branch_eni_probe_fix`), or "" when it depends on the CNI.
+  std::string probeHardFailure(bool branch_eni_probe_fix = false) const;
 };
 
 // Finds the platform objects in `state`: DaemonSets in every namespace, the ConfigMaps next to

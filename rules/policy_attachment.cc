@@ -22,6 +22,21 @@ void appendTargeted(const ClusterView& state, std::string_view ns,
   }
 }
 
+// Returns the resolution for a target that an agentgateway proxy serves: Istio programs
+// agentgateway only through Gateway API routes (istio.io docs/ambient/usage/agentgateway).
+TargetResolution agentgateway(const std::string& ns, const std::string& subject,
+                              TargetResolution r) {
+  r.status = TargetResolution::Status::kAgentgateway;
+  r.problem = subject + " agentgateway " + r.binding.ns + "/" + r.binding.name +
+              " (class istio-agentgateway-waypoint or istio-agentgateway), and Istio applies no "
+              "AuthorizationPolicy, RequestAuthentication, WasmPlugin or TrafficExtension to "
+              "agentgateway proxies (Istio 1.31: configured only through Gateway API routes)";
+  r.fix = "bind the target to an istio-waypoint Gateway (`istioctl waypoint apply -n " + ns +
+          "`) to keep this policy, or express it with Gateway API routes on the agentgateway "
+          "waypoint";
+  return r;
+}
+
 }  // namespace
 
 bool refIsService(const TargetRef& ref) { return coreGroup(ref.group) && ref.kind == "Service"; }
@@ -64,6 +79,10 @@ TargetResolution resolveTargetRef(const ClusterView& state, std::string_view pol
       return r;
     }
     r.binding = resolveWaypoint(state, ns, &svc->labels, TrafficType::kService);
+    if (r.binding.bound() && r.binding.gateway != nullptr &&
+        isAgentgateway(state, *r.binding.gateway)) {
+      return agentgateway(ns, "Service " + ns + "/" + ref.name + " is bound to", r);
+    }
     if (r.binding.bound()) {
       return r;
     }
@@ -89,6 +108,12 @@ TargetResolution resolveTargetRef(const ClusterView& state, std::string_view pol
       r.fix = "create the waypoint (`istioctl waypoint apply -n " + ns + " --name " + ref.name +
               "`), or fix targetRefs name (a Gateway targetRef must be in the policy's namespace)";
       return r;
+    }
+    if (isAgentgateway(state, *gw)) {
+      r.binding.gateway = gw;
+      r.binding.ns = gw->ns;
+      r.binding.name = gw->name;
+      return agentgateway(ns, "it names", r);
     }
     if (isWaypoint(state, *gw)) {
       if (waypointFor(state, *gw) == "none") {
@@ -125,10 +150,38 @@ TargetResolution resolveTargetRef(const ClusterView& state, std::string_view pol
     }
     return r;
   }
-  // ServiceEntry and classic networking.istio.io Gateways attach too, but ambient-guard does
-  // not keep those objects; anything else is rejected by Istio's validation (validation.go).
-  const bool modelled_elsewhere =
-      (ref.group == kIstioNetworkingGroup && (ref.kind == "ServiceEntry" || ref.kind == "Gateway"));
+  if (ref.group == kIstioNetworkingGroup && ref.kind == "ServiceEntry") {
+    // Egress waypoints: a ServiceEntry binds with istio.io/use-waypoint like a Service
+    // (fetchWaypointForTarget; policies.go AncestorNotBound; istio.io docs/ambient/usage/
+    // egress-gateway).
+    const ServiceEntry* se = state.find<ServiceEntry>(ns, ref.name);
+    if (se == nullptr) {
+      r.status = Status::kTargetNotFound;
+      r.problem = "ServiceEntry " + ns + "/" + ref.name + " was not found";
+      r.fix = "create the ServiceEntry in the policy's namespace, or fix targetRefs name";
+      return r;
+    }
+    r.binding = resolveWaypoint(state, ns, &se->labels, TrafficType::kService);
+    if (r.binding.bound() && r.binding.gateway != nullptr &&
+        isAgentgateway(state, *r.binding.gateway)) {
+      return agentgateway(ns, "ServiceEntry " + ns + "/" + ref.name + " is bound to", r);
+    }
+    if (r.binding.bound()) {
+      return r;
+    }
+    r.status = Status::kServiceNotBound;
+    r.problem = "ServiceEntry " + ns + "/" + ref.name + " is not bound to a waypoint";
+    if (!r.binding.problem().empty()) {
+      r.problem += " (" + r.binding.problem() + ")";
+    }
+    r.fix = "bind it to an egress waypoint: `kubectl label serviceentry " + ref.name + " -n " +
+            ns + " istio.io/use-waypoint=<waypoint>` (or label the namespace; istio.io "
+            "docs/ambient/usage/egress-gateway)";
+    return r;
+  }
+  // Classic networking.istio.io Gateways attach too, but ambient-guard does not keep those
+  // objects; anything else is rejected by Istio's validation (validation.go).
+  const bool modelled_elsewhere = ref.group == kIstioNetworkingGroup && ref.kind == "Gateway";
   r.status = modelled_elsewhere ? Status::kNotModelled : Status::kInvalid;
   return r;
 }
@@ -138,6 +191,7 @@ std::vector<TargetedPolicy> targetedPoliciesIn(const ClusterView& state, std::st
   appendTargeted<AuthorizationPolicy>(state, ns, out);
   appendTargeted<RequestAuthentication>(state, ns, out);
   appendTargeted<WasmPlugin>(state, ns, out);
+  appendTargeted<TrafficExtension>(state, ns, out);
   return out;
 }
 
@@ -156,6 +210,11 @@ TargetedPolicy targetedPolicy(const ClusterView& state, const ObjectKey& key) {
       break;
     case Kind::kWasmPlugin:
       if (const auto* p = state.find<WasmPlugin>(key.ns, key.name)) {
+        t.refs = &p->target_refs;
+      }
+      break;
+    case Kind::kTrafficExtension:
+      if (const auto* p = state.find<TrafficExtension>(key.ns, key.name)) {
         t.refs = &p->target_refs;
       }
       break;

@@ -35,7 +35,7 @@ bool refIsGatewayClass(const TargetRef& ref);
 struct TargetResolution {
   enum class Status {
     kResolved,            // attaches (a waypoint serves the Service, an Istio Gateway, ...)
-    kNotModelled,         // ServiceEntry / classic Istio Gateway: not kept by ambient-guard
+    kNotModelled,         // classic Istio (networking.istio.io) Gateway: not kept by ambient-guard
     kInvalid,             // rejected by Istio's own validation (other kinds, cross-namespace)
     kTargetNotFound,      // Service or Gateway missing ("TargetNotFound")
     kServiceNotBound,     // Service without a waypoint serving service traffic ("AncestorNotBound")
@@ -43,6 +43,7 @@ struct TargetResolution {
     kWaypointServesNone,  // waypoint with istio.io/waypoint-for=none: no traffic reaches it
     kGatewayClassName,    // GatewayClass other than istio-waypoint: never attached at runtime
     kGatewayClassNamespace,  // GatewayClass targetRef outside the root namespace ("Invalid")
+    kAgentgateway,  // an agentgateway waypoint/gateway serves the target: no Istio policy applied
   };
   Status status = Status::kResolved;
   std::string problem;  // what is wrong, with Istio's wording where it has one
@@ -72,13 +73,14 @@ TargetResolution resolveTargetRef(const ClusterView& state, std::string_view pol
 bool istioManagesGatewayClass(const ClusterView& state, const Gateway& gw);
 
 // A targetRef'd policy of one of the kinds waypoints attach (AuthorizationPolicy,
-// RequestAuthentication, WasmPlugin), viewed uniformly.
+// RequestAuthentication, WasmPlugin, TrafficExtension), viewed uniformly.
 struct TargetedPolicy {
   ObjectKey key;
   const std::vector<TargetRef>* refs = nullptr;
 };
 
-// Returns the AuthorizationPolicies, RequestAuthentications and WasmPlugins of ns that have
+// Returns the AuthorizationPolicies, RequestAuthentications, WasmPlugins and TrafficExtensions
+// of ns that have
 // targetRefs, in kind then name order.
 std::vector<TargetedPolicy> targetedPoliciesIn(const ClusterView& state, std::string_view ns);
 

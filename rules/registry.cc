@@ -1,6 +1,7 @@
 #include "rules/cni_incompatible.h"
 #include "rules/dual_dataplane_labels.h"
 #include "rules/l7_policy_without_waypoint.h"
+#include "rules/migration_blocker.h"
 #include "rules/network_policy_blocks_hbone.h"
 #include "rules/network_policy_blocks_probes.h"
 #include "rules/peer_authentication_disable.h"
@@ -28,6 +29,7 @@ std::vector<std::unique_ptr<Rule>> makeDefaultRules() {
   rules.push_back(std::make_unique<NetworkPolicyBlocksProbes>());
   rules.push_back(std::make_unique<CniIncompatible>());
   rules.push_back(std::make_unique<PeerAuthenticationRedundant>());
+  rules.push_back(std::make_unique<MigrationBlocker>());
   return rules;
 }
 

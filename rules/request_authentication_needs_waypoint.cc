@@ -30,6 +30,24 @@ spec:
   jwtRules:
   - {issuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/jwks"})"};
 
+// Returns the targetRefs twin `ambient-guard translate` wrote for `ra` (annotation
+// ambient-guard.io/translated-from) when every targetRef of it attaches, or nullptr.
+const RequestAuthentication* readyTwin(const RuleContext& ctx, const RequestAuthentication& ra) {
+  for (const RequestAuthentication* t : ctx.state.list<RequestAuthentication>(ra.ns)) {
+    if (t->translated_from != ra.name || t->target_refs.empty()) {
+      continue;
+    }
+    bool attaches = true;
+    for (const TargetRef& ref : t->target_refs) {
+      attaches = attaches && !ambient::resolveTargetRef(ctx.state, ra.ns, ref, ctx.mesh).unresolved();
+    }
+    if (attaches) {
+      return t;
+    }
+  }
+  return nullptr;
+}
+
 void check(const RuleContext& ctx, const RequestAuthentication& ra,
            const std::vector<std::string>& namespaces, const std::string& finding_ns,
            std::vector<Finding>& out) {
@@ -63,6 +81,18 @@ void check(const RuleContext& ctx, const RequestAuthentication& ra,
               ".";
   f.summary = "[" + f.rule + "] " + f.object.str() +
               ": ignored in ambient, JWTs not validated (fail-open); use targetRefs";
+  if (const RequestAuthentication* twin = readyTwin(ctx, ra)) {
+    // The migration guide's order: the twin is in place, enroll, restart, delete the original.
+    f.action = Action::kWarn;
+    f.needs_waypoint = false;
+    f.message += " Its targetRefs twin " + twin->ns + "/" + twin->name +
+                 " (ambient-guard.io/translated-from: " + ra.name +
+                 ") attaches to a waypoint, so enrolling is allowed: delete " + ra.name +
+                 " right after the pods restart (Istio migration guide, \"Enable ambient mode\" "
+                 "Step 5).";
+    f.summary = "[" + f.rule + "] " + f.object.str() + ": twin " + twin->name +
+                " ready; delete right after the restart";
+  }
   out.push_back(std::move(f));
 }
 

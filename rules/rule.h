@@ -28,6 +28,9 @@ struct MeshSettings {
   std::string root_namespace = "istio-system";  // meshConfig.rootNamespace
   std::string trust_domain = "cluster.local";   // meshConfig.trustDomain
   bool ambient_dry_run = false;  // AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY (istiod)
+  // `--istio-version` ("1.31" or "1.31.1"); empty: read istiod's image tag from the state
+  // (rules/istio_version.h).
+  std::string istio_version;
 };
 
 // What a rule evaluation is about.

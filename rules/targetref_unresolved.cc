@@ -10,9 +10,10 @@ using Status = ambient::TargetResolution::Status;
 constexpr RuleDoc kDoc{
     "targetref-unresolved",
     Action::kWarn,
-    "Every targetRef of an AuthorizationPolicy, RequestAuthentication or WasmPlugin attaches: a "
-    "Service bound to a waypoint serving service traffic, a waypoint (or Istio ingress) Gateway "
-    "in the policy's namespace, or GatewayClass `istio-waypoint` from the root namespace.",
+    "Every targetRef of an AuthorizationPolicy, RequestAuthentication, WasmPlugin or "
+    "TrafficExtension attaches: a Service or ServiceEntry bound to a waypoint serving service "
+    "traffic, a waypoint (or Istio ingress) Gateway in the policy's namespace, or GatewayClass "
+    "`istio-waypoint` from the root namespace; agentgateway waypoints apply no Istio policy.",
     "Sidecars and ztunnel ignore policies with targetRefs; only the waypoint or Gateway the "
     "targetRef selects applies them. An unresolved targetRef leaves the policy enforced nowhere, "
     "and istiod says so only in a status condition.",

@@ -13,7 +13,8 @@ namespace {
 constexpr RuleDoc kDoc{
     "unsupported-in-ambient",
     Action::kWarn,
-    "An ambient namespace has no EnvoyFilter or WasmPlugin without targetRefs, no Sidecar "
+    "An ambient namespace has no EnvoyFilter, WasmPlugin or TrafficExtension without "
+    "targetRefs, no Sidecar "
     "resource, and no DestinationRule subsets that mesh VirtualServices route to.",
     "ztunnel ignores all of them and waypoints never apply selector-based extensions or subsets "
     "from HTTPRoutes: filters, plugins, Sidecar egress limits and subset routing silently stop "
@@ -84,23 +85,28 @@ void checkSidecar(const RuleContext& ctx, const Sidecar& sc,
                      "Sidecar resource has no impact in ambient"));
 }
 
-void checkWasmPlugin(const RuleContext& ctx, const WasmPlugin& wp,
-                     const std::vector<std::string>& namespaces, const std::string& finding_ns,
-                     std::vector<Finding>& out) {
+// WasmPlugin, and TrafficExtension (Istio 1.30+, which supersedes it and attaches the same way:
+// "Waypoint proxies are required to use this field for policies to apply; `selector` policies
+// will be ignored", [API] extensions/v1alpha1/traffic_extension.proto).
+template <class T>
+void checkExtension(const RuleContext& ctx, const T& wp, const std::vector<std::string>& namespaces,
+                    const std::string& finding_ns, std::vector<Finding>& out) {
   if (!wp.target_refs.empty() || ambient::selectsGatewayPods(wp.selector.match_labels)) {
     return;
   }
   ambient::TargetRefSuggestion fix =
       ambient::suggestTargetRefs(ctx.state, wp.ns, wp.selector, ctx.mesh);
-  const ObjectKey key{Kind::kWasmPlugin, wp.ns, wp.name};
+  const ObjectKey key{T::kKind, wp.ns, wp.name};
+  const std::string kind(kindName(T::kKind));
   Finding f = make(key, finding_ns, wp.selector.present ? "spec.selector" : "spec",
                    scopeText(wp.ns, wp.selector, ctx.mesh) + " extends the sidecars of ambient " +
                        namespaceList(namespaces) +
-                       ", which no longer have any: ztunnel runs no Wasm and waypoints ignore "
-                       "WasmPlugins without targetRefs, so the plugin silently stops running. "
-                       "Fix: replace `selector` with `" +
+                       ", which no longer have any: ztunnel runs no extensions and waypoints "
+                       "ignore " + kind + "s without targetRefs, so the " +
+                       (T::kKind == Kind::kWasmPlugin ? "plugin" : "extension") +
+                       " silently stops running. Fix: replace `selector` with `" +
                        fix.target_refs + "`; " + fix.how + ".",
-                   "WasmPlugin without targetRefs is ignored in ambient; use targetRefs");
+                   kind + " without targetRefs is ignored in ambient; use targetRefs");
   f.needs_waypoint = !fix.waypoint_ready;
   out.push_back(std::move(f));
 }
@@ -180,8 +186,11 @@ void UnsupportedInAmbient::evaluate(const RuleContext& ctx, std::vector<Finding>
       });
   forEachCoveringPolicy<WasmPlugin>(
       ctx, [&](const WasmPlugin& wp, const std::vector<std::string>& nss, const std::string& ns) {
-        checkWasmPlugin(ctx, wp, nss, ns, out);
+        checkExtension(ctx, wp, nss, ns, out);
       });
+  forEachCoveringPolicy<TrafficExtension>(
+      ctx, [&](const TrafficExtension& te, const std::vector<std::string>& nss,
+               const std::string& ns) { checkExtension(ctx, te, nss, ns, out); });
   if (!ctx.subject.isNamespace()) {
     if (ctx.subject.key.kind == Kind::kDestinationRule) {
       if (const DestinationRule* dr =

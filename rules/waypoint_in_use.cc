@@ -14,7 +14,8 @@ constexpr RuleDoc kDoc{
     Action::kDeny,
     "A waypoint Gateway is not deleted or changed (class, waypoint-for, listeners), and "
     "istio.io/use-waypoint is not removed or repointed on a Service or Namespace, while "
-    "targetRef'd AuthorizationPolicies, RequestAuthentications or WasmPlugins depend on it.",
+    "targetRef'd AuthorizationPolicies, RequestAuthentications, WasmPlugins or TrafficExtensions "
+    "depend on it.",
     "Only waypoints enforce targetRef'd policies. Take the waypoint away and the traffic goes "
     "straight to the pods: ALLOW rules stop restricting, DENY rules stop blocking, JWTs stop "
     "being validated, silently. Istio has no fallback to another waypoint.",

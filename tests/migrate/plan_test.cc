@@ -79,8 +79,11 @@ TEST(Plan, NeedsWaypointNamespaceGetsTheWholeRunbookWithGatesAndRollback) {
     ids.push_back(s["id"]);
     EXPECT_FALSE(s["rollback"].empty()) << s["id"];
   }
+  // Istio's migration guide: waypoint → bind → policies → enroll → remove injection → restart →
+  // delete the old sidecar policies at once.
   EXPECT_EQ(ids, (std::vector<std::string>{"preflight", "waypoint", "use-waypoint", "translate",
-                                           "enroll", "remove-injection", "restart", "cleanup"}));
+                                           "enroll", "remove-injection", "restart",
+                                           "delete-originals", "cleanup"}));
   EXPECT_TRUE(contains(step(shop, "waypoint")["commands"], "istioctl waypoint apply -n shop"));
   EXPECT_TRUE(contains(step(shop, "use-waypoint")["commands"],
                        "kubectl label namespace shop istio.io/use-waypoint=waypoint"));
@@ -92,10 +95,35 @@ TEST(Plan, NeedsWaypointNamespaceGetsTheWholeRunbookWithGatesAndRollback) {
   EXPECT_TRUE(contains(step(shop, "remove-injection")["commands"], "istio.io/rev-"));
   EXPECT_TRUE(contains(step(shop, "remove-injection")["rollback"], "istio.io/rev=1-24"));
   EXPECT_TRUE(contains(step(shop, "restart")["commands"], "kubectl rollout restart"));
+  // The originals stay until right after the restart; the twins go in next to them.
+  for (const json& c : step(shop, "translate")["commands"]) {
+    EXPECT_EQ(c.get<std::string>().find("kubectl delete"), std::string::npos) << c;
+  }
+  EXPECT_TRUE(contains(step(shop, "translate")["rollback"], "-waypoint -n shop"));
+  const json& del = step(shop, "delete-originals");
+  EXPECT_FALSE(del["done"].get<bool>());
+  EXPECT_TRUE(contains(del["commands"], "kubectl delete authorizationpolicy"));
+  EXPECT_TRUE(contains(del["commands"], "kubectl delete virtualservice"));
+  EXPECT_NE(del["note"].get<std::string>().find("immediately after the restart"),
+            std::string::npos);
+  EXPECT_NE(step(shop, "translate")["note"].get<std::string>().find("plan a maintenance window"),
+            std::string::npos);
   // Gates name a check to pass; watches are ambient-guard metrics with their real label values.
   EXPECT_FALSE(step(shop, "enroll")["gate"]["checks"].empty());
   EXPECT_TRUE(contains(step(shop, "enroll")["watch"], "ambient-guard audit --namespace shop"));
   EXPECT_TRUE(contains(step(shop, "enroll")["watch"], "decision=\"denied\""));
+}
+
+// STRICT stays after the migration: it is what makes ztunnel refuse plaintext from outside the
+// mesh ([API] peer_authentication.proto: "STRICT mode is useful to ensure that connections that
+// bypass the mesh are not possible").
+TEST(Plan, CleanupKeepsStrictPeerAuthentication) {
+  const json plan = planJson();
+  const json& cleanup = step(byName(plan, "mesh"), "cleanup");
+  const std::string text = cleanup.dump();
+  EXPECT_NE(text.find("keep PeerAuthentication default (STRICT)"), std::string::npos) << text;
+  EXPECT_NE(text.find("still refuses plaintext from outside the mesh"), std::string::npos) << text;
+  EXPECT_EQ(text.find("can be removed"), std::string::npos) << text;
 }
 
 TEST(Plan, BlockedNamespaceSaysWhy) {

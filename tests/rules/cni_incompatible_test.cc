@@ -228,10 +228,10 @@ metadata: {name: web, namespace: shop}
       {"EKS: strict mode with SecurityGroupPolicies", {awsNode(eni), sgp},
        {"deny DaemonSet kube-system/aws-node "
         "spec.template.spec.containers[aws-node].env[POD_SECURITY_GROUP_ENFORCING_MODE]"}},
-      {"EKS: strict mode on Istio 1.31 (branch-ENI probe fix)",
+      {"EKS: strict mode on Istio 1.30.0 (branch-ENI probe fix)",
        {awsNode(eni), sgp,
         daemonSet("istio-system", "istio-cni-node",
-                  "      - {name: install-cni, image: docker.io/istio/install-cni:1.31.0}\n")},
+                  "      - {name: install-cni, image: docker.io/istio/install-cni:1.30.0}\n")},
        {"warn DaemonSet kube-system/aws-node "
         "spec.template.spec.containers[aws-node].env[POD_SECURITY_GROUP_ENFORCING_MODE]"}},
       {"EKS: no SecurityGroupPolicy in the backup", {awsNode(eni)},
@@ -254,6 +254,78 @@ metadata: {name: web, namespace: shop}
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     EXPECT_EQ(rows(c.parts), c.want);
+  }
+}
+
+// The branch-ENI probe fix shipped in istio-cni 1.28.7, 1.29.3 and 1.30.0 (istio.io release
+// notes of those versions), behind AMBIENT_ENABLE_AWS_BRANCH_ENI_PROBE (on by default). The
+// version comes from --istio-version, else istiod's image, else the istio-cni image.
+TEST(CniIncompatible, EksBranchEniProbeFixFollowsTheIstioVersion) {
+  const std::string aws_node = daemonSet(
+      "kube-system", "aws-node",
+      "      - name: aws-node\n        env:\n        - {name: ENABLE_POD_ENI, value: \"true\"}\n");
+  const std::string sgp =
+      "apiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {name: "
+      "web, namespace: shop}\n";
+  auto cni = [](const std::string& tag, const std::string& env = "") {
+    return daemonSet("istio-system", "istio-cni-node",
+                     "      - name: install-cni\n        image: docker.io/istio/install-cni:" + tag +
+                         "\n" + env);
+  };
+  auto istiod = [](const std::string& tag) {
+    return "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: istiod, namespace: "
+           "istio-system}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: "
+           "discovery, image: \"docker.io/istio/pilot:" + tag + "\"}\n";
+  };
+  const std::string field =
+      " DaemonSet kube-system/aws-node "
+      "spec.template.spec.containers[aws-node].env[POD_SECURITY_GROUP_ENFORCING_MODE]";
+  struct Case {
+    std::string name;
+    std::vector<std::string> parts;
+    std::string flag;
+    std::string action;
+    std::string fragment;
+  };
+  const std::vector<Case> cases = {
+      {"1.28.6: before the backport", {cni("1.28.6")}, "", "deny",
+       "Istio 1.28.6 (image tag of the istio-cni / ztunnel DaemonSet) predates"},
+      {"1.28.7: backport", {cni("1.28.7")}, "", "warn", "Istio 1.28.7"},
+      {"1.29.2: before the backport", {cni("1.29.2")}, "", "deny", "predates"},
+      {"1.29.3: backport", {cni("1.29.3")}, "", "warn", "routes probes of branch-ENI pods"},
+      {"1.30.0", {cni("1.30.0")}, "", "warn", "on by default since 1.28.7, 1.29.3 and 1.30.0"},
+      {"istiod's tag wins over istio-cni's", {cni("1.31.1"), istiod("1.29.2")}, "", "deny",
+       "image of Deployment istio-system/istiod: docker.io/istio/pilot:1.29.2"},
+      {"--istio-version wins", {cni("1.27.3")}, "1.30.1", "warn", "(--istio-version 1.30.1)"},
+      {"fix turned off",
+       {cni("1.31.1", "        env:\n        - {name: AMBIENT_ENABLE_AWS_BRANCH_ENI_PROBE, "
+                      "value: \"false\"}\n")},
+       "", "deny", "AMBIENT_ENABLE_AWS_BRANCH_ENI_PROBE=false, so it is off"},
+      {"version unknown", {}, "", "deny", "Istio version unknown"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::vector<std::string> parts = {kShop, aws_node, sgp};
+    parts.insert(parts.end(), c.parts.begin(), c.parts.end());
+    std::string cluster;
+    for (const auto& p : parts) {
+      cluster += "---\n" + p + "\n";
+    }
+    auto state = ::ambient_guard::testing::stateFromYaml(cluster);
+    MeshSettings mesh;
+    mesh.istio_version = c.flag;
+    Reviewer reviewer(makeDefaultRules(), mesh);
+    std::vector<Finding> eks;
+    for (const Finding& f : reviewer.reviewNamespace(*state, "shop")) {
+      if (f.rule == kId && f.object.str() == "DaemonSet kube-system/aws-node") {
+        eks.push_back(f);
+      }
+    }
+    ASSERT_EQ(eks.size(), 1u);
+    EXPECT_EQ(std::string(actionName(eks[0].action)) + " " + eks[0].object.str() + " " +
+                  eks[0].field,
+              c.action + field);
+    EXPECT_NE(eks[0].message.find(c.fragment), std::string::npos) << eks[0].message;
   }
 }
 

@@ -173,13 +173,17 @@ TEST(L7PolicyWithoutWaypoint, PolicyWrites) {
                        "istioctl waypoint apply -n shop --enroll-namespace"},
          .needs_waypoint = true,
          .summary = {"DENY is a no-op at ztunnel (fail-open)"}}}},
-      {"trustDomains are HTTP attributes",
+      {"trustDomains are dropped silently (no Istio version: 1.31 assumed)",
        "",
        ap("shop", "p", kSelector + "  rules:\n  - from: [{source: {trustDomains: [\"td\"]}}]\n"),
        {{.object = "AuthorizationPolicy shop/p",
          .field = "spec.rules[0].from[0].source.trustDomains",
          .action = Action::kDeny,
-         .fragments = {"(found: trustDomains)", "matches nothing"}}}},
+         .fragments = {"Istio version unknown", "assuming Istio 1.31.1",
+                       "writes no status condition about it", "never matches",
+                       "callers they should admit are denied",
+                       "principals: [\"<trust-domain>/*\"]"},
+         .absent = {"ztunnel does not support HTTP attributes"}}}},
       {"CUSTOM is not enforced (fail-open)",
        "",
        ap("shop", "ext", kCustom),
@@ -293,6 +297,119 @@ TEST(L7PolicyWithoutWaypoint, PolicyWrites) {
     SCOPED_TRACE(c.name);
     auto state = stateFromYaml(std::string(kCluster) + "---\n" + c.cluster);
     expectFindings(ofRule(reviewer.review(*state, createOf(c.write)), kRule), c.want, kRule);
+  }
+}
+
+// source.trustDomains (API since Istio 1.31): istiod 1.31.x drops it from the ztunnel policy
+// without a status; istiod after 1.31.1 reports it as an HTTP attribute. The message says which
+// release it assumed (docs/istio-1.31-notes.md §1.3).
+TEST(L7PolicyWithoutWaypoint, TrustDomainsFollowTheIstioVersion) {
+  const std::string istiod =
+      "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: istiod, namespace: "
+      "istio-system}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: "
+      "discovery, image: \"docker.io/istio/pilot:1.31.0\"}\n";
+  // The 1.31 release-notes field next to the principals it narrows.
+  const std::string allow_mixed =
+      kSelector + "  action: ALLOW\n  rules:\n  - from: [{source: {principals: "
+                  "[\"*/ns/front/sa/web\"], trustDomains: [\"partner.example\"]}}]\n";
+  const std::string deny_only =
+      kSelector + "  action: DENY\n  rules:\n  - from: [{source: {notTrustDomains: "
+                  "[\"cluster.local\"]}}]\n";
+  struct Case {
+    std::string name;
+    std::string flag;
+    std::string extra;
+    std::string spec;
+    Expect want;
+  };
+  const std::vector<Case> cases = {
+      {"1.31 from istiod's image: ALLOW widened, no status",
+       "",
+       istiod,
+       allow_mixed,
+       {.object = "AuthorizationPolicy shop/p",
+        .field = "spec.rules[0].from[0].source.trustDomains",
+        .action = Action::kDeny,
+        .fragments = {"Istio 1.31.0 (image of Deployment istio-system/istiod",
+                      "ZtunnelAccepted stays True",
+                      "admit callers of every trust domain, less restrictive than written"},
+        .absent = {"(found: trustDomains)"}}},
+      {"1.31 DENY with only notTrustDomains never fires",
+       "1.31.1",
+       "",
+       deny_only,
+       {.object = "AuthorizationPolicy shop/p",
+        .field = "spec.rules[0].from[0].source.notTrustDomains",
+        .action = Action::kDeny,
+        .fragments = {"Istio 1.31.1 (--istio-version 1.31.1)",
+                      "the DENY never fires and the traffic it should block is allowed"}}},
+      {"after 1.31: reported as an HTTP attribute, the rule dropped",
+       "1.32",
+       istiod,
+       allow_mixed,
+       {.object = "AuthorizationPolicy shop/p",
+        .field = "spec.rules[0].from[0].source.trustDomains",
+        .action = Action::kDeny,
+        .fragments = {"(found: trustDomains)", "matches nothing",
+                      "istiod reports: \"ztunnel does not support HTTP attributes"},
+        .absent = {"writes no status condition"}}},
+      {"1.30: not an API field yet",
+       "1.30.2",
+       "",
+       deny_only,
+       {.object = "AuthorizationPolicy shop/p",
+        .field = "spec.rules[0].from[0].source.notTrustDomains",
+        .action = Action::kDeny,
+        .fragments = {"is not part of the AuthorizationPolicy API before 1.31"}}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    rules::MeshSettings mesh;
+    mesh.istio_version = c.flag;
+    const Reviewer reviewer(rules::makeDefaultRules(), mesh);
+    auto state = stateFromYaml(std::string(kCluster) + c.extra);
+    expectFindings(ofRule(reviewer.review(*state, createOf(ap("shop", "p", c.spec))), kRule),
+                   {c.want}, kRule);
+  }
+}
+
+// Istio's migration guide keeps the sidecar policies until the pods restart and deletes them
+// right after. With a targetRefs twin from `ambient-guard translate` that attaches to a waypoint,
+// enrolling is allowed: the original becomes a warning "delete right after the restart".
+TEST(L7PolicyWithoutWaypoint, TwinLetsTheNamespaceEnroll) {
+  auto twin = [](const std::string& ns) {
+    return ap(ns, "reviews-get-waypoint",
+              "  targetRefs: [{group: \"\", kind: Service, name: reviews}]\n  action: ALLOW\n"
+              "  rules:\n  - to: [{operation: {methods: [\"GET\"], paths: [\"/reviews/*\"]}}]\n",
+              "{ambient-guard.io/translated-from: reviews-get}");
+  };
+  struct Case {
+    std::string name;
+    std::string ns;
+    std::string extra;
+    Action action;
+    std::vector<std::string> fragments;
+  };
+  const std::vector<Case> cases = {
+      {"twin on a Service behind a ready waypoint", "mall", twin("mall"), Action::kWarn,
+       {"targetRefs twin AuthorizationPolicy mall/reviews-get-waypoint",
+        "delete reviews-get right after the pods restart", "plan a maintenance window"}},
+      {"twin whose Service has no waypoint yet", "shop", twin("shop"), Action::kDeny,
+       {"matches nothing"}},
+      {"no twin: the deny-all ALLOW stays denied even behind a waypoint", "mall", "",
+       Action::kDeny, {"matches nothing"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto state = stateFromYaml(std::string(kCluster) + c.extra +
+                               ap(c.ns, "reviews-get", kAllowHttpOnly));
+    auto got = ofRule(testing::defaultReviewer().reviewNamespace(*state, c.ns), kRule);
+    ASSERT_EQ(got.size(), 1u) << testing::describe(got);
+    EXPECT_EQ(got[0].object.str(), "AuthorizationPolicy " + c.ns + "/reviews-get");
+    EXPECT_EQ(got[0].action, c.action);
+    for (const auto& fragment : c.fragments) {
+      EXPECT_NE(got[0].message.find(fragment), std::string::npos) << got[0].message;
+    }
   }
 }
 

@@ -208,6 +208,29 @@ kind: SecurityGroupPolicy
 metadata: {name: web-sg, namespace: shop}
 )",
        Action::kDeny, "EKS security groups for pods in strict mode"},
+      // istio-cni 1.30.0 has the branch-ENI probe fix (istio.io 1.30.0 change notes): the probe
+      // then depends on the NetworkPolicy alone, as on any CNI.
+      {"EKS security groups for pods, strict, Istio 1.30.0", R"(
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: aws-node, namespace: kube-system}
+spec:
+  template:
+    spec:
+      containers:
+      - name: aws-node
+        env: [{name: ENABLE_POD_ENI, value: "true"}]
+---
+apiVersion: vpcresources.k8s.aws/v1beta1
+kind: SecurityGroupPolicy
+metadata: {name: web-sg, namespace: shop}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: istio-cni-node, namespace: istio-system}
+spec: {template: {spec: {containers: [{name: install-cni, image: docker.io/istio/install-cni:1.30.0}]}}}
+)",
+       Action::kWarn, "depending on the CNI"},
       {"EKS security groups for pods, standard", R"(
 apiVersion: apps/v1
 kind: DaemonSet

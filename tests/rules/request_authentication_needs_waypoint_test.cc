@@ -142,3 +142,35 @@ metadata: {name: legacy, labels: {istio.io/dataplane-mode: ambient}})";
 
 }  // namespace
 }  // namespace ambient_guard::rules
+
+namespace ambient_guard::rules {
+namespace {
+
+// With the targetRefs twin `ambient-guard translate` writes (bound to a ready waypoint), the
+// selector RequestAuthentication no longer blocks enrollment: delete it right after the restart.
+TEST(RequestAuthenticationNeedsWaypoint, TwinLetsTheNamespaceEnroll) {
+  const std::string twin = R"(
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata:
+  name: jwt-waypoint
+  namespace: bookinfo
+  annotations: {ambient-guard.io/translated-from: jwt}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: waypoint}]
+  jwtRules: [{issuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/jwks"}]
+)";
+  const std::string original = ra("bookinfo", "  selector: {matchLabels: {app: productpage}}");
+  auto with_twin = checkNamespace(docs({kCluster, original, twin}), "bookinfo", kId);
+  ASSERT_EQ(with_twin.size(), 1u);
+  EXPECT_EQ(with_twin[0].action, Action::kWarn);
+  EXPECT_NE(with_twin[0].message.find("delete jwt right after the pods restart"),
+            std::string::npos)
+      << with_twin[0].message;
+  auto without = checkNamespace(docs({kCluster, original}), "bookinfo", kId);
+  ASSERT_EQ(without.size(), 1u);
+  EXPECT_EQ(without[0].action, Action::kDeny);
+}
+
+}  // namespace
+}  // namespace ambient_guard::rules

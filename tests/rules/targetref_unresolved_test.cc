@@ -1,5 +1,6 @@
-// targetref-unresolved: targetRefs of AuthorizationPolicy / RequestAuthentication / WasmPlugin
-// that attach to nothing (rules/targetref_unresolved.h).
+// targetref-unresolved: targetRefs of AuthorizationPolicy / RequestAuthentication / WasmPlugin /
+// TrafficExtension that attach to nothing, or only to an agentgateway proxy
+// (rules/targetref_unresolved.h).
 #include "rules/targetref_unresolved.h"
 
 #include <string>
@@ -70,11 +71,37 @@ apiVersion: v1
 kind: Service
 metadata: {name: details, namespace: bookinfo, labels: {istio.io/use-waypoint: gone}}
 spec: {selector: {app: details}}
+---
+# istio.io docs/ambient/usage/egress-gateway: a ServiceEntry bound to an egress waypoint.
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: httpbin-org, namespace: bookinfo, labels: {istio.io/use-waypoint: waypoint}}
+spec: {hosts: [httpbin.org], ports: [{number: 80, name: http, protocol: HTTP}], resolution: DNS}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: example-com, namespace: bookinfo}
+spec: {hosts: [example.com], ports: [{number: 80, name: http, protocol: HTTP}], resolution: DNS}
+---
+# istio.io docs/ambient/usage/agentgateway: an agentgateway waypoint and a Service bound to it.
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: agentgateway-waypoint, namespace: bookinfo, labels: {istio.io/waypoint-for: service}}
+spec:
+  gatewayClassName: istio-agentgateway-waypoint
+  listeners: [{name: mesh, port: 15008, protocol: HBONE}]
+status: {addresses: [{value: 10.96.15.112}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: productpage, namespace: bookinfo, labels: {istio.io/use-waypoint: agentgateway-waypoint}}
+spec: {selector: {app: productpage}}
 )";
 
 std::string policy(const std::string& kind, const std::string& ns, const std::string& refs) {
-  const std::string api = kind == "WasmPlugin" ? "extensions.istio.io/v1alpha1"
-                                               : "security.istio.io/v1";
+  const std::string api = kind == "WasmPlugin" || kind == "TrafficExtension"
+                              ? "extensions.istio.io/v1alpha1"
+                              : "security.istio.io/v1";
   return "apiVersion: " + api + "\nkind: " + kind + "\nmetadata: {name: p, namespace: " + ns +
          "}\nspec:\n  targetRefs: " + refs + "\n";
 }
@@ -102,8 +129,10 @@ TEST(TargetRefUnresolved, PolicyWrites) {
        ""},
       {"GatewayClass istio-waypoint from the root namespace", "AuthorizationPolicy",
        "istio-system", gc + "istio-waypoint}]", {}, ""},
-      {"ServiceEntry is not modelled", "AuthorizationPolicy", "bookinfo",
-       "[{group: networking.istio.io, kind: ServiceEntry, name: ext}]", {}, ""},
+      {"ServiceEntry bound to an egress waypoint", "AuthorizationPolicy", "bookinfo",
+       "[{group: networking.istio.io, kind: ServiceEntry, name: httpbin-org}]", {}, ""},
+      {"TrafficExtension on a Service bound to a waypoint", "TrafficExtension", "bookinfo",
+       svc + "reviews}]", {}, ""},
       {"classic Istio Gateway is not modelled", "AuthorizationPolicy", "bookinfo",
        "[{group: networking.istio.io, kind: Gateway, name: public}]", {}, ""},
       // Unresolved.
@@ -124,6 +153,23 @@ TEST(TargetRefUnresolved, PolicyWrites) {
        "must be in the root namespace `istio-system`"},
       {"GatewayClass other than istio-waypoint", "WasmPlugin", "istio-system", gc + "istio}]",
        {"spec.targetRefs[0]"}, "GatewayClass istio is not istio-waypoint"},
+      {"ServiceEntry without a waypoint", "AuthorizationPolicy", "bookinfo",
+       "[{group: networking.istio.io, kind: ServiceEntry, name: example-com}]",
+       {"spec.targetRefs[0]"}, "ServiceEntry bookinfo/example-com is not bound to a waypoint",
+       true},
+      {"missing ServiceEntry", "AuthorizationPolicy", "bookinfo",
+       "[{group: networking.istio.io, kind: ServiceEntry, name: ext}]", {"spec.targetRefs[0]"},
+       "ServiceEntry bookinfo/ext was not found"},
+      {"TrafficExtension on a Service without a waypoint", "TrafficExtension", "bookinfo",
+       svc + "ratings}]", {"spec.targetRefs[0]"},
+       "Service bookinfo/ratings is not bound to a waypoint", true},
+      {"Service bound to an agentgateway waypoint", "AuthorizationPolicy", "bookinfo",
+       svc + "productpage}]", {"spec.targetRefs[0]"},
+       "bound to agentgateway bookinfo/agentgateway-waypoint"},
+      {"agentgateway waypoint Gateway", "RequestAuthentication", "bookinfo",
+       gw + "agentgateway-waypoint}]", {"spec.targetRefs[0]"},
+       "Istio applies no AuthorizationPolicy, RequestAuthentication, WasmPlugin or "
+       "TrafficExtension to agentgateway proxies"},
       {"only the unresolved entry of several", "AuthorizationPolicy", "bookinfo",
        svc + "reviews}, {group: \"\", kind: Service, name: ratings}]", {"spec.targetRefs[1]"},
        "targetRefs[1] (Service ratings)", true},

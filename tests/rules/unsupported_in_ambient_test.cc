@@ -93,6 +93,13 @@ TEST(UnsupportedInAmbient, Writes) {
        object(kExt, "WasmPlugin", "shop",
               "  selector: {matchLabels: {app: cart}}\n  url: oci://example.com/p:1"),
        1, "spec.selector", "targetRefs: [{group: \"\", kind: Service, name: cart}]"},
+      // [API] extensions/v1alpha1/traffic_extension.proto (Istio 1.30+): selector
+      // TrafficExtensions are ignored by waypoints, like WasmPlugins.
+      {"selector TrafficExtension (Lua)",
+       object(kExt, "TrafficExtension", "shop",
+              "  selector: {matchLabels: {app: cart}}\n  phase: STATS\n  lua:\n    inlineCode: "
+              "|\n      function envoy_on_request(request_handle) end"),
+       1, "spec.selector", "waypoints ignore TrafficExtensions without targetRefs"},
       {"DestinationRule subsets a mesh VirtualService routes to",
        object(kNet, "DestinationRule", "shop",
               "  host: reviews\n  subsets: [{name: v1, labels: {version: v1}}, {name: v2, "
@@ -119,6 +126,11 @@ TEST(UnsupportedInAmbient, Writes) {
       {"WasmPlugin with targetRefs",
        object(kExt, "WasmPlugin", "shop",
               "  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: waypoint}]"),
+       0, "", ""},
+      {"TrafficExtension with targetRefs (the proto's waypoint example)",
+       object(kExt, "TrafficExtension", "shop",
+              "  targetRefs: [{kind: Service, name: reviews}]\n  match: [{mode: SERVER}]\n  phase: "
+              "STATS\n  lua:\n    inlineCode: |\n      function envoy_on_request(h) end"),
        0, "", ""},
       {"WasmPlugin on Gateway API gateway pods",
        object(kExt, "WasmPlugin", "shop",

@@ -279,6 +279,16 @@ spec:
   targetRefs: [{group: "", kind: Service, name: reviews}]
   url: oci://registry.example.com/auth:1
 ---
+# [API] extensions/v1alpha1/traffic_extension.proto's waypoint example (Istio 1.30+).
+apiVersion: extensions.istio.io/v1alpha1
+kind: TrafficExtension
+metadata: {name: reviews-header-logger, namespace: bookinfo}
+spec:
+  targetRefs: [{kind: Service, name: reviews}]
+  match: [{mode: SERVER}]
+  phase: STATS
+  lua: {inlineCode: "function envoy_on_request(request_handle) end"}
+---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: mesh-wide, namespace: istio-system}
@@ -290,7 +300,8 @@ spec:
   auto findings = reviewDelete(cluster, ObjectKey{Kind::kGateway, "bookinfo", "waypoint"}, kId);
   ASSERT_EQ(findings.size(), 1u);
   const std::string& m = findings[0].message;
-  EXPECT_NE(m.find("3 policies"), std::string::npos) << m;
+  EXPECT_NE(m.find("4 policies"), std::string::npos) << m;
+  EXPECT_NE(m.find("TrafficExtension bookinfo/reviews-header-logger"), std::string::npos) << m;
   EXPECT_NE(m.find("RequestAuthentication bookinfo/jwt"), std::string::npos) << m;
   EXPECT_NE(m.find("WasmPlugin bookinfo/auth"), std::string::npos) << m;
   EXPECT_NE(m.find("AuthorizationPolicy istio-system/mesh-wide (targetRefs[0] GatewayClass "
