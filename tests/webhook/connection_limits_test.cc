@@ -91,11 +91,15 @@ class ConnectionLimitsTest : public ::testing::Test {
 TEST_F(ConnectionLimitsTest, IdleConnectionsAboveFdSetsizeAreServedAlongsideAdmission) {
   ServeProcess serve({"--listen", "127.0.0.1:0", "--max-connections", "2048"});
   ASSERT_GT(serve.port(), 0) << serve.log();
-  // Completed handshakes: each one proves the server accepted the connection and holds it.
+  // Kept-alive connections, as the API server leaves them: one request each, then idle (a
+  // connection that never sends a request is closed after 10 s). Each answer proves the server
+  // accepted the connection and holds it.
   std::vector<std::unique_ptr<TlsClient>> idle;
   for (int i = 0; i < kIdle; ++i) {
     idle.push_back(std::make_unique<TlsClient>(serve.port(), serve.ca()));
     ASSERT_TRUE(idle.back()->connected()) << i << ": " << idle.back()->error();
+    auto r = idle.back()->request("GET", "/healthz");
+    ASSERT_TRUE(r.has_value()) << i;
   }
   expectAnswered(serve, std::to_string(kIdle) + " idle TLS connections");
   TlsClient scrape(serve.port(), serve.ca());

@@ -332,8 +332,15 @@ TEST_F(HostileInputTest, MemoryStaysBoundedWhileRefusing) {
   std::cout << "RSS before " << before << " KiB, after " << after << " KiB\n";
   RecordProperty("rss_before_kib", std::to_string(before));
   RecordProperty("rss_after_kib", std::to_string(after));
-  // 20 TiB announced and 2.5 MiB streamed past the limit: none of it may be held.
-  EXPECT_LT(after - before, 32 * 1024);
+  // 20 TiB announced and 2.5 MiB streamed past the limit: none of it may be held. Under
+  // AddressSanitizer freed memory stays resident in its quarantine (256 MiB by default), so the
+  // bound there only catches growth with what was sent.
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr long kBoundKib = 128 * 1024;
+#else
+  constexpr long kBoundKib = 32 * 1024;
+#endif
+  EXPECT_LT(after - before, kBoundKib);
 }
 
 std::string review(const std::string& uid, const json& kind, const std::string& operation,
