@@ -33,11 +33,17 @@ std::string_view apiVersionOf(Kind kind) {
     case Kind::kVirtualService:
     case Kind::kDestinationRule:
     case Kind::kSidecar:
+    case Kind::kServiceEntry:
+    case Kind::kWorkloadEntry:
+    case Kind::kWorkloadGroup:
       return "networking.istio.io/v1";
     case Kind::kEnvoyFilter:
       return "networking.istio.io/v1alpha3";
     case Kind::kWasmPlugin:
+    case Kind::kTrafficExtension:
       return "extensions.istio.io/v1alpha1";
+    case Kind::kClusterSPIFFEID:
+      return "spire.spiffe.io/v1alpha1";
     case Kind::kNetworkPolicy:
       return "networking.k8s.io/v1";
     case Kind::kDeployment:
