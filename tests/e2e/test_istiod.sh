@@ -150,12 +150,12 @@ ISTIOD_NAMESPACES=(idiff-plain idiff-wp)
 # all the same, so ambient-guard is right to deny or warn. Key: Kind/namespace/name, "*" for the
 # namespace when it holds in both. Each counts as agreed, and is printed with its reason.
 declare -A ISTIOD_EXPECTED=(
-  [PeerAuthentication/*/pa-disable]="istiod writes no status on PeerAuthentication; ztunnel has no DISABLE and acts as PERMISSIVE (spec 4.1, migration guide hard blocker)"
-  [PeerAuthentication/*/pa-port-disable]="istiod writes no status on PeerAuthentication; ztunnel ignores portLevelMtls DISABLE (spec 4.1)"
-  [RequestAuthentication/*/ra-selector]="istiod writes no status on RequestAuthentication; a selector RequestAuthentication is applied neither by ztunnel nor by waypoints (spec 2.1, policyattachment.go)"
+  [PeerAuthentication/*/pa-disable]="istiod writes no status on PeerAuthentication; ztunnel has no DISABLE and acts as PERMISSIVE (spec 4, a hard blocker in the migration guide)"
+  [PeerAuthentication/*/pa-port-disable]="istiod writes no status on PeerAuthentication; ztunnel ignores portLevelMtls DISABLE too (spec 4, 4.2)"
+  [RequestAuthentication/*/ra-selector]="istiod writes no status on RequestAuthentication; a selector RequestAuthentication is applied neither by ztunnel nor by waypoints (spec 2.3, policyattachment.go:139-149)"
   [RequestAuthentication/*/full]="istiod writes no status on RequestAuthentication (WaypointAccepted is AuthorizationPolicy only, spec 3.4); its targetRef Service foo does not exist, so no waypoint validates the JWTs"
   [RequestAuthentication/idiff-plain/ra-target-service]="istiod writes no status on RequestAuthentication (spec 3.4); Service httpbin has no waypoint here, so the policy is enforced nowhere"
-  [RequestAuthentication/*/valid-request-authentication]="istiod writes no status on RequestAuthentication; selector-based, so no ambient data plane applies it (spec 2.1)"
+  [RequestAuthentication/*/valid-request-authentication]="istiod writes no status on RequestAuthentication; selector-based, so no ambient data plane applies it (spec 2.3)"
   [AuthorizationPolicy/*/trust-domains-allow]="silent gap (spec 3.2): the ztunnel converter neither maps nor reports trustDomains; the rule's from becomes an empty match, so this ALLOW matches nothing"
   [AuthorizationPolicy/*/trust-domains-principals]="silent gap (spec 3.2): trustDomains are dropped without a status, the rule becomes principals-only (less restrictive than requested)"
   [AuthorizationPolicy/idiff-wp/l4-allow]="silent gap (spec 3.5): Service httpbin is bound to a waypoint, so ztunnel sees the waypoint's identity, not the principals the policy names; istiod accepts the policy as valid L4"
