@@ -17,8 +17,10 @@
 //   kind: Service
 //   metadata: {name: reviews, namespace: bookinfo, labels: {istio.io/use-waypoint: waypoint}}
 //
-// Fires on Service writes and, in `check`, for every Service of a namespace. A binding that a
-// write takes away is waypoint-in-use's to report. Default: warn.
+// Fires in `check` for every Service of a namespace and on the Service writes the webhook is sent
+// (deploy/base: UPDATEs that change istio.io/use-waypoint; Service CREATE is not sent, so a new
+// Service bound to a bad waypoint is only seen by `check`). A binding that a write takes away is
+// waypoint-in-use's to report. Default: warn.
 #pragma once
 
 #include "rules/rule.h"
