@@ -11,6 +11,7 @@
 #include "rules/targetref_unresolved.h"
 #include "rules/unsupported_in_ambient.h"
 #include "rules/virtualservice_needs_httproute.h"
+#include "rules/waypoint_binding_unresolved.h"
 #include "rules/waypoint_in_use.h"
 
 namespace ambient_guard::rules {
@@ -30,6 +31,7 @@ std::vector<std::unique_ptr<Rule>> makeDefaultRules() {
   rules.push_back(std::make_unique<CniIncompatible>());
   rules.push_back(std::make_unique<PeerAuthenticationRedundant>());
   rules.push_back(std::make_unique<MigrationBlocker>());
+  rules.push_back(std::make_unique<WaypointBindingUnresolved>());
   return rules;
 }
 

@@ -24,7 +24,8 @@
 # Environment: AG_E2E_KUBE_VERSION, AG_E2E_ETCD_VERSION (pins, see tests/e2e/build.sh),
 # AG_E2E_CACHE, AG_E2E_CRDS (directory with the CRD files; default ../shared/corpus/crds),
 # AG_E2E_BINARY (an ambient-guard binary to test instead of building build/ambient-guard),
-# AG_E2E_KEEP=1 (keep the scratch directory with every log).
+# AG_E2E_KEEP=1 (keep the scratch directory with every log), AG_E2E_ISTIOD (0/1: the istiod
+# differential test, see below), AG_E2E_ISTIO_VERSION (the istio.io/istio pin of build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 E2E_REPO=$PWD
@@ -43,6 +44,31 @@ TEST_FILES=(
   tests/e2e/test_outage.sh
   tests/e2e/test_policy_reports.sh
 )
+# The istiod differential test (tests/e2e/test_istiod.sh, issue 15) needs pilot-discovery, a Go
+# build of istio.io/istio that takes as long as the three cluster binaries together. It runs
+# when AG_E2E_ISTIOD=1 (building it once), when the binary is already cached, or when FILTER
+# selects it; AG_E2E_ISTIOD=0 never runs it. scripts/test.sh (CI) thus skips it on a fresh machine.
+E2E_ISTIOD=
+E2E_ISTIO_VERSION=$(./tests/e2e/build.sh istiod-version)
+istiod_wanted() {
+  case ${AG_E2E_ISTIOD:-} in
+  1) return 0 ;;
+  0) return 1 ;;
+  esac
+  [[ -x $(./tests/e2e/build.sh istiod-path) ]] && return 0
+  local t
+  if [[ -n $FILTER ]]; then
+    for t in $(list_tests tests/e2e/test_istiod.sh); do
+      test_selected "$FILTER" "$t" && return 0
+    done
+  fi
+  return 1
+}
+if istiod_wanted; then
+  TEST_FILES+=(tests/e2e/test_istiod.sh)
+else
+  echo "e2e: skipping the istiod differential test (pilot-discovery not built; AG_E2E_ISTIOD=1 builds it)" >&2
+fi
 for f in "${TEST_FILES[@]}"; do
   # shellcheck disable=SC1090
   source "$f"
@@ -50,7 +76,7 @@ done
 
 selected=0
 for t in $(list_tests "${TEST_FILES[@]}"); do
-  [[ -z $FILTER || $t =~ $FILTER ]] && selected=$((selected + 1))
+  test_selected "$FILTER" "$t" && selected=$((selected + 1))
 done
 if ((selected == 0)); then
   echo "no test matches '$FILTER'; tests:" >&2
@@ -96,6 +122,10 @@ else
 fi
 log "kube-apiserver, kubectl, etcd (cached after the first build)"
 E2E_BIN=$(./tests/e2e/build.sh)
+if [[ " ${TEST_FILES[*]} " == *" tests/e2e/test_istiod.sh "* ]]; then
+  log "pilot-discovery, istio.io/istio $E2E_ISTIO_VERSION (cached after the first build)"
+  E2E_ISTIOD=$(./tests/e2e/build.sh istiod)
+fi
 
 crd_dir=${AG_E2E_CRDS:-$E2E_REPO/../shared/corpus/crds}
 E2E_CRDS=("$crd_dir/istio-crd-all.gen.yaml" "$crd_dir/gateway.networking.k8s.io_gateways.yaml"

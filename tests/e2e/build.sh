@@ -112,6 +112,45 @@ build_etcd() {
   )
 }
 
+# istiod (pilot-discovery) for the differential test (issue 15), from istio.io/istio pinned to a
+# pseudo-version of the 1.31 release line (VERSION file "1.31", istio.io/api v1.31.0-rc): the
+# proxy serves no release tags of istio.io/istio. Built only by `build.sh istiod`, into its own
+# directory keyed by that version; prints the binary's path.
+ISTIO_VERSION=${AG_E2E_ISTIO_VERSION:-v0.0.0-20260827124520-eed52ebb66ad}
+ISTIO_OUT="$CACHE/istio-$ISTIO_VERSION"
+
+build_istiod() {
+  local dir="$ISTIO_OUT/src/istio"
+  mkdir -p "$dir" "$ISTIO_OUT/bin"
+  (
+    cd "$dir"
+    log "pilot-discovery (istio.io/istio $ISTIO_VERSION)"
+    local gomod
+    gomod=$(go mod download -json "istio.io/istio@$ISTIO_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
+    printf 'module ambient-guard.test/e2e-istio\n\ngo %s\n\nrequire istio.io/istio %s\n' \
+      "$(sed -n 's/^go //p' "$gomod")" "$ISTIO_VERSION" >go.mod
+    GOFLAGS="${GOFLAGS:-} -mod=mod" timed "istio module download" \
+      go list -deps istio.io/istio/pilot/cmd/pilot-discovery >/dev/null
+    timed "pilot-discovery build" nice -n 10 "${GOBUILD[@]}" -o "$ISTIO_OUT/bin/pilot-discovery.tmp" \
+      istio.io/istio/pilot/cmd/pilot-discovery
+    mv "$ISTIO_OUT/bin/pilot-discovery.tmp" "$ISTIO_OUT/bin/pilot-discovery"
+  )
+}
+
+if [[ ${1:-} == istiod ]]; then
+  [[ -x $ISTIO_OUT/bin/pilot-discovery ]] || build_istiod
+  echo "$ISTIO_OUT/bin/pilot-discovery"
+  exit 0
+fi
+if [[ ${1:-} == istiod-version ]]; then
+  echo "$ISTIO_VERSION"
+  exit 0
+fi
+if [[ ${1:-} == istiod-path ]]; then  # where the cached binary is (or would be), without building
+  echo "$ISTIO_OUT/bin/pilot-discovery"
+  exit 0
+fi
+
 mkdir -p "$BIN"
 if need kube-apiserver || need kubectl; then
   build_kube

@@ -101,8 +101,10 @@ e2e_cleanup() {
     wait "$E2E_TEST_PID" 2>/dev/null || true
   fi
   if [[ -d ${E2E_WORK:-}/pids ]]; then
-    # ambient-guard first (its watches would only log the API server going away), etcd last.
-    for f in "$E2E_WORK"/pids/ag-* "$E2E_WORK"/pids/kube-apiserver* "$E2E_WORK"/pids/etcd; do
+    # ambient-guard and istiod first (their watches would only log the API server going away),
+    # etcd last.
+    for f in "$E2E_WORK"/pids/ag-* "$E2E_WORK"/pids/istiod* "$E2E_WORK"/pids/kube-apiserver* \
+      "$E2E_WORK"/pids/etcd; do
       [[ -f $f ]] && stop_proc "$(basename "$f")"
     done
   fi
@@ -434,15 +436,25 @@ list_tests() {
   grep -hoE '^test_[a-z0-9_]+\(\)' "$@" | sed 's/()$//'
 }
 
+# test_selected FILTER NAME: NAME matches the regular expression FILTER as it is
+# (test_istiod_differential_...) or in CamelCase without the prefix (IstiodDifferential...).
+test_selected() {
+  local filter=$1 t=$2 camel
+  [[ -z $filter || $t =~ $filter ]] && return 0
+  camel=$(sed -E 's/^test_//; s/(^|_)([a-z0-9])/\U\2/g' <<<"$t")
+  [[ $camel =~ $filter ]]
+}
+
 # run_tests FILTER FILE...: runs every matching test in its own subshell, prints PASS/FAIL per
-# test (with the test's output on failure) and the summary line.
+# test (with the test's output on failure; a passing test's lines starting with "report: ") and
+# the summary line.
 run_tests() {
   local filter=$1 t start rc
   shift
   E2E_PASSED=0 E2E_FAILED=0 E2E_FAILED_NAMES=()
   mkdir -p "$E2E_WORK/logs/tests"
   for t in $(list_tests "$@"); do
-    [[ -n $filter && ! $t =~ $filter ]] && continue
+    test_selected "$filter" "$t" || continue
     start=$SECONDS
     # In the background and waited for: a signal to scripts/e2e.sh interrupts `wait` at once
     # (a foreground subshell would delay the trap until the test ends); the trap stops the test.
@@ -458,6 +470,7 @@ run_tests() {
     if ((rc == 0)); then
       E2E_PASSED=$((E2E_PASSED + 1))
       echo "PASS $t ($((SECONDS - start)) s)"
+      sed -n 's/^report: /    /p' "$E2E_WORK/logs/tests/$t.log"
     else
       E2E_FAILED=$((E2E_FAILED + 1))
       E2E_FAILED_NAMES+=("$t")

@@ -168,7 +168,10 @@ TEST(L7PolicyWithoutWaypoint, PolicyWrites) {
          .fragments = {"(namespace-wide, action DENY)",
                        "(found: methods, paths, request.headers[x-internal])",
                        "this DENY policy is a no-op", "(fail-open)",
-                       "has no enforceable rules at ztunnel and will have no effect",
+                       "istiod reports: \"ztunnel does not support HTTP attributes (found: methods, paths, "
+                       "request.headers[x-internal]). In ambient mode you must use a waypoint "
+                       "proxy to enforce HTTP rules. DENY policy with HTTP attributes is enforced "
+                       "without the HTTP rules.",
                        "Fix: replace `selector` with `" + gw_ref + "`",
                        "istioctl waypoint apply -n shop --enroll-namespace"},
          .needs_waypoint = true,
