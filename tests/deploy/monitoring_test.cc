@@ -208,7 +208,8 @@ TEST(Monitoring, SourcesRegisterTheMetricsTheAlertsNeed) {
         "ambient_guard_watch_last_event_age_seconds", "ambient_guard_audit_write_errors_total"}) {
     EXPECT_EQ(r.names.count(name), 1u) << name;
   }
-  EXPECT_EQ(r.histograms, std::set<std::string>{"ambient_guard_admission_duration_seconds"});
+  EXPECT_EQ(r.histograms, (std::set<std::string>{"ambient_guard_admission_duration_seconds",
+                                                 "ambient_guard_policy_report_scan_seconds"}));
 }
 
 TEST(Monitoring, KustomizeBuildsRuleMonitorAndDashboardConfigMap) {
