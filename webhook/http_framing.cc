@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <vector>
 
 namespace ambient_guard {
@@ -9,8 +10,8 @@ namespace {
 
 bool isTokenChar(unsigned char c) {
   // RFC 9110 §5.6.2 tchar.
-  return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                std::string_view::npos;
+  return std::isalnum(c) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 std::string_view trim(std::string_view s) {
@@ -148,13 +149,13 @@ RequestHead parseRequestHead(std::string_view text, const HttpLimits& limits) {
     const std::string name = lower(name_text);
     const std::string_view value = trim(line.substr(colon + 1));
     if (name == "content-length") {
-      if (value.empty() || !std::all_of(value.begin(), value.end(),
-                                        [](char c) { return c >= '0' && c <= '9'; })) {
+      if (value.empty() ||
+          !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         return refuse(400, "malformed Content-Length");
       }
       // More digits than a body within the limit can have: too large, whatever the value.
-      const std::string_view digits = value.substr(std::min(value.find_first_not_of('0'),
-                                                            value.size()));
+      const std::string_view digits =
+          value.substr(std::min(value.find_first_not_of('0'), value.size()));
       uint64_t n = 0;
       if (digits.size() > 18) {
         n = UINT64_MAX;
@@ -209,8 +210,8 @@ RequestHead parseRequestHead(std::string_view text, const HttpLimits& limits) {
     return refuse(411, "a " + head.method + " needs Content-Length or chunked framing");
   }
   if (head.content_length > limits.max_body_bytes) {
-    return refuse(413, "request body larger than " + std::to_string(limits.max_body_bytes) +
-                           " bytes");
+    return refuse(413,
+                  "request body larger than " + std::to_string(limits.max_body_bytes) + " bytes");
   }
   return head;
 }
@@ -221,123 +222,103 @@ ChunkedDecoder::State ChunkedDecoder::feed(std::string_view in, std::string& bod
   constexpr size_t kMaxLine = 4096;
   constexpr size_t kMaxTrailerBytes = 16384;
   size_t i = 0;
-  auto readLine = [&](bool& complete) {
-    complete = false;
+  // Appends to line_ up to its '\n'. Returns nullopt once the line is complete, kMore when the
+  // input ends first, kMalformed when the line grows past kMaxLine.
+  auto readLine = [&]() -> std::optional<State> {
     while (i < in.size()) {
       const char c = in[i++];
       if (c == '\n') {
-        complete = true;
-        return true;
+        return std::nullopt;
       }
       line_.push_back(c);
       if (line_.size() > kMaxLine) {
-        return false;
+        return State::kMalformed;
       }
     }
-    return true;
+    return State::kMore;
   };
-  while (part_ != Part::kDone) {
-    bool complete = false;
-    switch (part_) {
-      case Part::kSize: {
-        if (!readLine(complete)) {
-          consumed = i;
-          return State::kMalformed;
-        }
-        if (!complete) {
-          consumed = i;
-          return State::kMore;
-        }
-        if (line_.empty() || line_.back() != '\r') {
-          consumed = i;
-          return State::kMalformed;
-        }
-        line_.pop_back();
-        const std::string_view size_text =
-            std::string_view(line_).substr(0, std::min(line_.find(';'), line_.size()));
-        const std::string_view digits = trim(size_text);
-        if (digits.empty()) {
-          consumed = i;
-          return State::kMalformed;
-        }
-        uint64_t size = 0;
-        for (char c : digits) {
-          const int v = hexValue(c);
-          if (v < 0) {
-            consumed = i;
+  // Every exit reports how much of `in` was used.
+  const State state = [&]() -> State {
+    while (part_ != Part::kDone) {
+      switch (part_) {
+        case Part::kSize: {
+          if (const std::optional<State> partial = readLine()) {
+            return *partial;
+          }
+          if (line_.empty() || line_.back() != '\r') {
             return State::kMalformed;
           }
-          if (size > (max_body_ >> 4)) {
-            consumed = i;
+          line_.pop_back();
+          const std::string_view size_text =
+              std::string_view(line_).substr(0, std::min(line_.find(';'), line_.size()));
+          const std::string_view digits = trim(size_text);
+          if (digits.empty()) {
+            return State::kMalformed;
+          }
+          uint64_t size = 0;
+          for (char c : digits) {
+            const int v = hexValue(c);
+            if (v < 0) {
+              return State::kMalformed;
+            }
+            if (size > (max_body_ >> 4)) {
+              return State::kTooLarge;
+            }
+            size = size * 16 + static_cast<uint64_t>(v);
+          }
+          line_.clear();
+          if (size > max_body_ - body.size()) {
             return State::kTooLarge;
           }
-          size = size * 16 + static_cast<uint64_t>(v);
+          remaining_ = size;
+          part_ = size == 0 ? Part::kTrailer : Part::kData;
+          break;
         }
-        line_.clear();
-        if (size > max_body_ - body.size()) {
-          consumed = i;
-          return State::kTooLarge;
+        case Part::kData: {
+          const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, in.size() - i));
+          body.append(in.data() + i, n);
+          i += n;
+          remaining_ -= n;
+          if (remaining_ > 0) {
+            return State::kMore;
+          }
+          part_ = Part::kDataEnd;
+          break;
         }
-        remaining_ = size;
-        part_ = size == 0 ? Part::kTrailer : Part::kData;
-        break;
+        case Part::kDataEnd: {
+          if (const std::optional<State> partial = readLine()) {
+            return *partial;
+          }
+          if (line_ != "\r") {
+            return State::kMalformed;
+          }
+          line_.clear();
+          part_ = Part::kSize;
+          break;
+        }
+        case Part::kTrailer: {
+          if (const std::optional<State> partial = readLine()) {
+            return *partial;
+          }
+          trailer_bytes_ += line_.size() + 1;
+          if (line_.empty() || line_.back() != '\r' || trailer_bytes_ > kMaxTrailerBytes) {
+            return State::kMalformed;
+          }
+          const bool end = line_.size() == 1;
+          line_.clear();
+          if (end) {
+            part_ = Part::kDone;
+          }
+          break;
+        }
+        case Part::kDone:
+          break;
       }
-      case Part::kData: {
-        const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, in.size() - i));
-        body.append(in.data() + i, n);
-        i += n;
-        remaining_ -= n;
-        if (remaining_ > 0) {
-          consumed = i;
-          return State::kMore;
-        }
-        part_ = Part::kDataEnd;
-        break;
-      }
-      case Part::kDataEnd: {
-        if (!readLine(complete)) {
-          consumed = i;
-          return State::kMalformed;
-        }
-        if (!complete) {
-          consumed = i;
-          return State::kMore;
-        }
-        if (line_ != "\r") {
-          consumed = i;
-          return State::kMalformed;
-        }
-        line_.clear();
-        part_ = Part::kSize;
-        break;
-      }
-      case Part::kTrailer: {
-        if (!readLine(complete)) {
-          consumed = i;
-          return State::kMalformed;
-        }
-        if (!complete) {
-          consumed = i;
-          return State::kMore;
-        }
-        trailer_bytes_ += line_.size() + 1;
-        if (line_.empty() || line_.back() != '\r' || trailer_bytes_ > kMaxTrailerBytes) {
-          consumed = i;
-          return State::kMalformed;
-        }
-        const bool end = line_.size() == 1;
-        line_.clear();
-        if (end) {
-          part_ = Part::kDone;
-        }
-        break;
-      }
-      case Part::kDone:
-        break;
     }
-  }
+    return State::kDone;
+  }();
   consumed = i;
-  return State::kDone;
+  return state;
 }
 
 }  // namespace ambient_guard
