@@ -21,16 +21,10 @@ using nlohmann::json;
 using testing::FakeApiServer;
 using testing::ServeProcess;
 
-// Polls `pred` (the server and the watch run in another process: there is nothing to block on).
+// Polls `pred`: the server and the watch run in another process, so there is nothing to block
+// on; a process gets a longer limit than an in-process watch.
 bool eventually(const std::function<bool()>& pred) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
+  return testing::eventually(pred, std::chrono::seconds(60));
 }
 
 json review(const std::string& uid) {

@@ -20,21 +20,8 @@ namespace ambient_guard {
 namespace {
 
 using nlohmann::json;
+using testing::eventually;
 using testing::FakeApiServer;
-
-// Polls `pred` until it holds or `limit` passes; returns whether it held. Waiting for a state
-// change, not a timed assertion: the limit only turns a hang into a failure.
-bool eventually(const std::function<bool()>& pred,
-                std::chrono::seconds limit = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
 
 KubeWatchOptions fastOptions() {
   KubeWatchOptions o;

@@ -1,6 +1,9 @@
 #include "tests/testlib/testlib.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,16 +11,23 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
+#include <thread>
 
 #include "model/state_file.h"
 #include "rules/rule.h"
 
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 namespace ambient_guard::testing {
+
+bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
 
 std::vector<AnyObject> objectsFromYaml(const std::string& yaml) {
   std::vector<AnyObject> out;
@@ -152,7 +162,6 @@ std::string writeFile(const std::string& dir, const std::string& name, const std
   std::ofstream(path, std::ios::binary) << text;
   return path;
 }
-
 
 Config configFromYaml(const std::string& yaml) {
   std::vector<std::string> ids;

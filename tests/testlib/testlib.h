@@ -1,17 +1,24 @@
 // Helpers shared by the tests: building states from inline YAML, running the CLI as a process.
 #pragma once
 
+#include <openssl/types.h>
+
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <openssl/types.h>
 
 #include "model/cluster_state.h"
 #include "model/objects.h"
 #include "webhook/config.h"
 
 namespace ambient_guard::testing {
+
+// Polls `pred` every 2 ms until it holds or `limit` passes; returns whether it held. Waiting for a
+// state change, not a timed assertion: the limit only turns a hang into a failure.
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::seconds limit = std::chrono::seconds(30));
 
 // Returns the objects decoded from YAML text; fails the current test on a load error.
 std::vector<AnyObject> objectsFromYaml(const std::string& yaml);

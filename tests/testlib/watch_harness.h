@@ -18,24 +18,11 @@
 #include "kube/kube_watch.h"
 #include "kube/state_store.h"
 #include "tests/testlib/fake_apiserver.h"
+#include "tests/testlib/testlib.h"
 
 namespace ambient_guard::testing {
 
 using Request = FakeApiServer::Request;
-
-// Polls `pred` until it holds or `limit` passes; returns whether it held. Waiting for a state
-// change, not a timed assertion: the limit only turns a hang into a failure.
-inline bool eventually(const std::function<bool()>& pred,
-                       std::chrono::seconds limit = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
 
 inline KubeWatchOptions fastOptions() {
   KubeWatchOptions o;
