@@ -106,6 +106,11 @@ std::string annotation(const json& doc, const char* key) {
   return stringAt(*ann, key, "metadata.annotations");
 }
 
+// Returns the weighted waypoint canary's share (Istio 1.31; Service, ServiceEntry, Namespace).
+std::string canaryWeight(const json& doc) {
+  return annotation(doc, "istio.io/use-waypoint-canary-weight");
+}
+
 
 
 // Keeps every non-empty list field of an AuthorizationPolicy source/operation under its Istio
@@ -130,6 +135,7 @@ Service decodeService(const json& doc) {
   Service s;
   const json& spec = specOf(doc);
   s.selector = labelMap(member(spec, "selector"), "spec.selector");
+  s.waypoint_canary_weight = canaryWeight(doc);
   if (const json* ports = listAt(spec, "ports", "spec")) {
     for (size_t i = 0; i < ports->size(); ++i) {
       const json& p = (*ports)[i];
@@ -394,6 +400,7 @@ AnyObject decodeKind(Kind kind, const json& doc) {
         const json* deleted = member(*meta, "deletionTimestamp");
         n.terminating = deleted != nullptr && !deleted->is_null();
       }
+      n.waypoint_canary_weight = canaryWeight(doc);
       return n;
     }
     case Kind::kService:
@@ -436,6 +443,7 @@ AnyObject decodeKind(Kind kind, const json& doc) {
       ServiceEntry se;
       se.hosts = stringList(specOf(doc), "hosts", "spec");
       se.export_to = stringList(specOf(doc), "exportTo", "spec");
+      se.waypoint_canary_weight = canaryWeight(doc);
       return se;
     }
     case Kind::kWorkloadEntry: {

@@ -3,6 +3,7 @@
 // Spec: ../shared/spec/ambient-semantics.md (section numbers below refer to it).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,13 @@ inline constexpr std::string_view kRevLabel = "istio.io/rev";
 inline constexpr std::string_view kUseWaypointLabel = "istio.io/use-waypoint";
 inline constexpr std::string_view kUseWaypointNamespaceLabel = "istio.io/use-waypoint-namespace";
 inline constexpr std::string_view kWaypointForLabel = "istio.io/waypoint-for";
+// Weighted waypoint canaries (Istio 1.31, Alpha; [API] label/labels.yaml, annotation/
+// annotations.yaml; istio.io docs/ambient/usage/waypoint "Shift traffic between waypoints").
+inline constexpr std::string_view kUseWaypointCanaryLabel = "istio.io/use-waypoint-canary";
+inline constexpr std::string_view kUseWaypointCanaryNamespaceLabel =
+    "istio.io/use-waypoint-canary-namespace";
+inline constexpr std::string_view kUseWaypointCanaryWeightAnnotation =
+    "istio.io/use-waypoint-canary-weight";
 inline constexpr std::string_view kWaypointClass = "istio-waypoint";
 inline constexpr std::string_view kMeshController = "istio.io/mesh-controller";
 // agentgateway (Istio 1.31, experimental; istio.io docs/ambient/usage/agentgateway).
@@ -147,6 +155,44 @@ struct WaypointBinding {
 // fails.
 WaypointBinding resolveWaypoint(const ClusterView& state, std::string_view ns,
                                 const Labels* object_labels, TrafficType traffic);
+
+// The canary waypoint of a Service, ServiceEntry or Namespace next to its primary (Istio 1.31).
+struct WaypointCanary {
+  enum class Status {
+    kNone,           // no canary label (or `none` / empty), or the primary is not bound
+    kActive,         // a usable canary; `weight` percent of new connections go to it
+    kInvalidWeight,  // CanaryInvalidWeight: ignored, primary only
+    kSameAsPrimary,  // CanarySameAsPrimary: ignored, primary only
+    kUnusable,       // missing, not ready, not admitting, not serving service: ignored
+  };
+  Status status = Status::kNone;
+  std::string ns;
+  std::string name;
+  uint32_t weight = 0;     // 0-100; the primary gets the rest
+  std::string raw_weight;  // the annotation as written
+  bool from_namespace_label = false;
+  WaypointBinding binding;  // the canary's own binding (kUnusable: why)
+
+  bool active() const { return status == Status::kActive; }
+  // Returns true when the canary carries some traffic (active, weight > 0).
+  bool carriesTraffic() const { return active() && weight > 0; }
+  // Returns istiod's istio.io/WaypointBound wording for an ignored canary, or "".
+  std::string problem() const;
+};
+
+// Resolves the canary next to `primary` for an object with labels `object_labels` and canary
+// weight annotation `object_weight` ("" unset) in ns. The canary labels are read from the object
+// when it sets istio.io/use-waypoint itself, else from the Namespace ("A canary configured on a
+// namespace only applies to services that also inherit their primary waypoint from that
+// namespace"); the weight from the object, else the Namespace. `none` or "" means no canary; the
+// weight must be an integer in [0,100], default 0; the canary must differ from the primary and
+// be ready, admit ns and serve service traffic, else it is ignored and the primary takes all.
+// Mirrors getUseWaypointCanary / getCanaryWeight ([I] pilot/pkg/serviceregistry/ambient/
+// waypoints.go and waypoints_test.go TestGetUseWaypointCanary, TestGetCanaryWeight, 1.31 line)
+// and istio.io docs/ambient/usage/waypoint#waypoint-canary.
+WaypointCanary resolveCanary(const ClusterView& state, std::string_view ns,
+                             const Labels* object_labels, std::string_view object_weight,
+                             const WaypointBinding& primary);
 
 // Returns true when the Gateway is a waypoint: class istio-waypoint or istio-agentgateway-waypoint,
 // or a GatewayClass whose controller is istio.io/mesh-controller or
