@@ -33,9 +33,8 @@ bool namespaceInjectsSidecars(const Labels& ns) {
   return rev != nullptr && !rev->empty();
 }
 
-DataplaneMode namespaceMode(const Labels& ns) {
-  const std::string* mode = ns.get(kDataplaneModeLabel);
-  const bool ambient = mode != nullptr && *mode == "ambient";
+DataplaneMode namespaceMode(const Labels& ns, const EnablementSelectors& enablement) {
+  const bool ambient = enablement.selectsNamespace(ns);
   const bool sidecar = namespaceInjectsSidecars(ns);
   if (ambient && sidecar) {
     return DataplaneMode::kMixed;
@@ -46,11 +45,14 @@ DataplaneMode namespaceMode(const Labels& ns) {
   return sidecar ? DataplaneMode::kSidecar : DataplaneMode::kNone;
 }
 
-bool isAmbientNamespace(const Labels& ns) { return namespaceMode(ns) == DataplaneMode::kAmbient; }
+bool isAmbientNamespace(const Labels& ns, const EnablementSelectors& enablement) {
+  return namespaceMode(ns, enablement) == DataplaneMode::kAmbient;
+}
 
-bool isAmbientNamespace(const ClusterView& state, std::string_view ns) {
+bool isAmbientNamespace(const ClusterView& state, std::string_view ns,
+                        const EnablementSelectors& enablement) {
   const Namespace* n = state.findNamespace(ns);
-  return n != nullptr && isAmbientNamespace(n->labels);
+  return n != nullptr && isAmbientNamespace(n->labels, enablement);
 }
 
 bool podGetsSidecar(const Labels& ns, const Labels& pod) {
@@ -72,17 +74,11 @@ bool podGetsSidecar(const Labels& ns, const Labels& pod) {
   return ns_unlabelled && inject != nullptr && *inject == "true" && pod_rev == nullptr;  // case 4
 }
 
-bool isAmbientWorkload(const Labels& ns, const Labels& pod) {
+bool isAmbientWorkload(const Labels& ns, const Labels& pod, const EnablementSelectors& enablement) {
   if (podGetsSidecar(ns, pod)) {
     return false;  // sidecar.istio.io/status present: the CNI opts the pod out
   }
-  const std::string* pod_mode = pod.get(kDataplaneModeLabel);
-  if (pod_mode != nullptr && *pod_mode == "ambient") {
-    return true;
-  }
-  const std::string* ns_mode = ns.get(kDataplaneModeLabel);
-  return ns_mode != nullptr && *ns_mode == "ambient" &&
-         (pod_mode == nullptr || *pod_mode != "none");
+  return enablement.selects(ns, pod);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -146,11 +142,11 @@ std::vector<std::string> ambientNamespacesCovered(const ClusterView& state,
   std::vector<std::string> out;
   if (policy_ns == mesh.root_namespace) {
     for (const std::string& ns : state.namespaceNames()) {
-      if (isAmbientNamespace(state, ns)) {
+      if (isAmbientNamespace(state, ns, mesh.enablement)) {
         out.push_back(ns);
       }
     }
-  } else if (isAmbientNamespace(state, policy_ns)) {
+  } else if (isAmbientNamespace(state, policy_ns, mesh.enablement)) {
     out.emplace_back(policy_ns);
   }
   return out;

@@ -10,6 +10,7 @@
 
 #include "model/cluster_state.h"
 #include "model/objects.h"
+#include "rules/enablement.h"
 #include "rules/rule.h"
 
 namespace ambient_guard::ambient {
@@ -49,25 +50,30 @@ std::string_view modeName(DataplaneMode mode);
 // Mirrors [I] manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml:65-145.
 bool namespaceInjectsSidecars(const Labels& ns_labels);
 
-// Returns the namespace's mode: kMixed when labelled ambient *and* injecting (the sidecar wins,
-// R1.3), kAmbient, kSidecar, or kNone. Mirrors [I] cni/pkg/util/enablement_selector.go:77-97.
-DataplaneMode namespaceMode(const Labels& ns_labels);
+// Returns the namespace's mode: kMixed when enrolled for ambient *and* injecting (the sidecar
+// wins, R1.3), kAmbient, kSidecar, or kNone. Enrolled means istio-cni's enablement selectors
+// capture a pod without labels in it (rules/enablement.h; by default: labelled
+// istio.io/dataplane-mode=ambient). Mirrors [I] cni/pkg/util/enablement_selector.go:77-97.
+DataplaneMode namespaceMode(const Labels& ns_labels, const EnablementSelectors& enablement);
 
-// Returns true when new pods of the namespace are captured by ztunnel: dataplane-mode=ambient and
-// not injecting sidecars ([I] pkg/config/analysis/analyzers/util/in_mesh.go:53-66, with the
+// Returns true when new pods of the namespace are captured by ztunnel: the enablement selectors
+// enroll the namespace (default: dataplane-mode=ambient) and it does not inject sidecars ([I] pkg/config/analysis/analyzers/util/in_mesh.go:53-66, with the
 // injector's own reading of istio.io/rev).
-bool isAmbientNamespace(const Labels& ns_labels);
+bool isAmbientNamespace(const Labels& ns_labels, const EnablementSelectors& enablement);
 // Same, looking the namespace up; false when the cluster has no such Namespace.
-bool isAmbientNamespace(const ClusterView& state, std::string_view ns);
+bool isAmbientNamespace(const ClusterView& state, std::string_view ns,
+                        const EnablementSelectors& enablement);
 
 // Returns true when a pod with `pod_labels` in a namespace with `ns_labels` gets a sidecar (R1.1
 // cases 1-4, [I] mutatingwebhook.yaml:65-145; the pod label sidecar.istio.io/inject wins).
 bool podGetsSidecar(const Labels& ns_labels, const Labels& pod_labels);
 
-// Returns true when such a pod is captured by ztunnel (R1.2-R1.4): no sidecar, and either the pod
-// is labelled ambient or the namespace is and the pod is not labelled `none`.
+// Returns true when such a pod is captured by ztunnel (R1.2-R1.4): no sidecar, and some
+// enablement selector matches the pod and its namespace (default: the pod is labelled ambient, or
+// the namespace is and the pod is not labelled `none`).
 // Mirrors [I] cni/pkg/util/enablement_selector.go:77-97 and cni/pkg/util/podutil.go:93-98.
-bool isAmbientWorkload(const Labels& ns_labels, const Labels& pod_labels);
+bool isAmbientWorkload(const Labels& ns_labels, const Labels& pod_labels,
+                       const EnablementSelectors& enablement);
 
 // ---------------------------------------------------------------------------------------------
 // AuthorizationPolicy at ztunnel (spec §3.2-3.3)

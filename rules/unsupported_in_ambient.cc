@@ -127,7 +127,7 @@ void checkDestinationRule(const RuleContext& ctx, const DestinationRule& dr,
   const std::string host_ns = ambient::hostNamespace(dr.host, dr.ns);
   const std::string svc = serviceName(dr.host);
   if (host_ns.empty() || svc.empty() || (!only_ns.empty() && host_ns != only_ns) ||
-      !ambient::isAmbientNamespace(ctx.state, host_ns)) {
+      !ambient::isAmbientNamespace(ctx.state, host_ns, ctx.mesh.enablement)) {
     return;
   }
   const std::set<std::string> subsets(dr.subsets.begin(), dr.subsets.end());
@@ -201,7 +201,7 @@ void UnsupportedInAmbient::evaluate(const RuleContext& ctx, std::vector<Finding>
     return;
   }
   const std::string& n = ctx.subject.key.name;
-  if (!ambient::isAmbientNamespace(ctx.state, n)) {
+  if (!ambient::isAmbientNamespace(ctx.state, n, ctx.mesh.enablement)) {
     return;
   }
   for (const std::string& ns : ctx.state.namespaceNames()) {

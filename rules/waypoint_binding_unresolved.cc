@@ -82,7 +82,7 @@ const RuleDoc& WaypointBindingUnresolved::doc() const { return kDoc; }
 void WaypointBindingUnresolved::evaluate(const RuleContext& ctx, std::vector<Finding>& out) const {
   if (!ctx.subject.isNamespace()) {
     if (ctx.subject.key.kind != Kind::kService ||
-        !ambient::isAmbientNamespace(ctx.state, ctx.subject.key.ns)) {
+        !ambient::isAmbientNamespace(ctx.state, ctx.subject.key.ns, ctx.mesh.enablement)) {
       return;
     }
     if (const Service* svc = ctx.state.find<Service>(ctx.subject.key.ns, ctx.subject.key.name)) {
@@ -90,7 +90,7 @@ void WaypointBindingUnresolved::evaluate(const RuleContext& ctx, std::vector<Fin
     }
     return;
   }
-  if (ctx.before != nullptr || !ambient::isAmbientNamespace(ctx.state, ctx.subject.key.name)) {
+  if (ctx.before != nullptr || !ambient::isAmbientNamespace(ctx.state, ctx.subject.key.name, ctx.mesh.enablement)) {
     return;  // a Namespace write: bindings it takes away are waypoint-in-use's (deny)
   }
   for (const Service* svc : ctx.state.list<Service>(ctx.subject.key.name)) {
