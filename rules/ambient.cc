@@ -200,6 +200,54 @@ bool isMeshVirtualService(const VirtualService& vs) {
          std::find(vs.gateways.begin(), vs.gateways.end(), "mesh") != vs.gateways.end();
 }
 
+bool isGatewayVirtualService(const VirtualService& vs) {
+  return std::any_of(vs.gateways.begin(), vs.gateways.end(),
+                     [](const std::string& g) { return g != "mesh"; });
+}
+
+bool hostIsService(std::string_view host, std::string_view vs_ns, std::string_view svc_ns,
+                   std::string_view svc_name) {
+  if (host.empty() || host[0] == '*') {
+    return false;
+  }
+  return host.substr(0, host.find('.')) == svc_name && hostNamespace(host, vs_ns) == svc_ns;
+}
+
+std::vector<const VirtualService*> gatewayRoutesTo(const ClusterView& state, const Service& svc) {
+  std::vector<const VirtualService*> out;
+  for (const std::string& ns : state.namespaceNames()) {
+    for (const VirtualService* vs : state.list<VirtualService>(ns)) {
+      if (!isGatewayVirtualService(*vs)) {
+        continue;
+      }
+      for (const VsDestination& d : vs->destinations) {
+        if (hostIsService(d.host, vs->ns, svc.ns, svc.name)) {
+          out.push_back(vs);
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+
+bool parseGoBool(const std::string* v) {
+  return v != nullptr && (*v == "1" || *v == "t" || *v == "T" || *v == "TRUE" || *v == "true" ||
+                          *v == "True");
+}
+
+}  // namespace
+
+bool ingressUsesWaypoint(const ClusterView& state, const Service& svc) {
+  if (const std::string* v = svc.labels.get(kIngressUseWaypointLabel)) {
+    return parseGoBool(v);
+  }
+  const Namespace* n = state.findNamespace(svc.ns);
+  return n != nullptr && parseGoBool(n->labels.get(kIngressUseWaypointLabel));
+}
+
 TargetRefSuggestion suggestTargetRefs(const ClusterView& state, std::string_view ns,
                                       const WorkloadSelector& selector,
                                       const rules::MeshSettings& mesh) {

@@ -276,6 +276,27 @@ std::string hostNamespace(std::string_view host, std::string_view vs_ns);
 // empty or containing "mesh" ([API] networking/v1alpha3/virtual_service.proto:195-205).
 bool isMeshVirtualService(const VirtualService& vs);
 
+// Returns true when the VirtualService is bound to some gateway other than `mesh` (an ingress or
+// egress gateway applies it).
+bool isGatewayVirtualService(const VirtualService& vs);
+
+// Returns true when a route destination host (short, "name.ns" or FQDN) names the Service
+// svc_ns/svc_name, read from a VirtualService in vs_ns.
+bool hostIsService(std::string_view host, std::string_view vs_ns, std::string_view svc_ns,
+                   std::string_view svc_name);
+
+// Returns the gateway-bound VirtualServices (isGatewayVirtualService) whose HTTP routes send
+// traffic to the Service, in namespace then name order.
+std::vector<const VirtualService*> gatewayRoutesTo(const ClusterView& state, const Service& svc);
+
+// Returns true when ingress gateways send the Service's traffic through its waypoint:
+// istio.io/ingress-use-waypoint on the Service, else on its Namespace, parsed like Go's
+// strconv.ParseBool (1, t, T, TRUE, true, True). Mirrors [I] pilot/pkg/serviceregistry/ambient/
+// services.go (spec §5); ENABLE_INGRESS_WAYPOINT_ROUTING is on by default when ambient is
+// ([I] pilot/pkg/features/ambient.go).
+inline constexpr std::string_view kIngressUseWaypointLabel = "istio.io/ingress-use-waypoint";
+bool ingressUsesWaypoint(const ClusterView& state, const Service& svc);
+
 }  // namespace ambient_guard::ambient
 
 namespace ambient_guard::ambient {
