@@ -377,6 +377,33 @@ VirtualService decodeVirtualService(const json& doc) {
   return vs;
 }
 
+// Keeps the SIMPLE / MUTUAL tls modes of a DestinationRule's trafficPolicy (and its port-level
+// settings): TLS origination by the client's proxy.
+void decodeTlsOrigination(const json& spec, DestinationRule& dr) {
+  auto keep = [&](const json& policy, const std::string& path) {
+    const json* tls = objectAt(policy, "tls", path);
+    if (tls == nullptr) {
+      return;
+    }
+    const std::string mode = stringAt(*tls, "mode", path + ".tls");
+    if (mode == "SIMPLE" || mode == "MUTUAL") {
+      dr.tls_origination.emplace_back(path + ".tls.mode", mode);
+    }
+  };
+  const json* tp = objectAt(spec, "trafficPolicy", "spec");
+  if (tp == nullptr) {
+    return;
+  }
+  keep(*tp, "spec.trafficPolicy");
+  if (const json* ports = listAt(*tp, "portLevelSettings", "spec.trafficPolicy")) {
+    for (size_t i = 0; i < ports->size(); ++i) {
+      if ((*ports)[i].is_object()) {
+        keep((*ports)[i], idx("spec.trafficPolicy.portLevelSettings", i));
+      }
+    }
+  }
+}
+
 DestinationRule decodeDestinationRule(const json& doc) {
   DestinationRule dr;
   const json& spec = specOf(doc);
@@ -388,6 +415,8 @@ DestinationRule decodeDestinationRule(const json& doc) {
       }
     }
   }
+  dr.export_to = stringList(spec, "exportTo", "spec");
+  decodeTlsOrigination(spec, dr);
   return dr;
 }
 

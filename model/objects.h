@@ -226,6 +226,10 @@ struct DestinationRule : Object {
   static constexpr Kind kKind = Kind::kDestinationRule;
   std::string host;
   std::vector<std::string> subsets;
+  std::vector<std::string> export_to;
+  // trafficPolicy.tls.mode and portLevelSettings[].tls.mode, by field path, when SIMPLE or
+  // MUTUAL (TLS origination by the client proxy).
+  std::vector<std::pair<std::string, std::string>> tls_origination;
 };
 
 struct EnvoyFilter : Object {

@@ -6,6 +6,7 @@
 #include "rules/ambient.h"
 #include "rules/policy_attachment.h"
 #include "rules/scope.h"
+#include "rules/unsupported_in_ambient_egress.h"
 
 namespace ambient_guard::rules {
 namespace {
@@ -15,7 +16,8 @@ constexpr RuleDoc kDoc{
     Action::kWarn,
     "An ambient namespace has no EnvoyFilter, WasmPlugin or TrafficExtension without "
     "targetRefs, no Sidecar "
-    "resource, and no DestinationRule subsets that mesh VirtualServices route to.",
+    "resource, no DestinationRule subsets that mesh VirtualServices route to, and no "
+    "client-side egress routing or TLS origination for external hosts that no waypoint applies.",
     "ztunnel ignores all of them and waypoints never apply selector-based extensions or subsets "
     "from HTTPRoutes: filters, plugins, Sidecar egress limits and subset routing silently stop "
     "once the sidecars are gone.",
@@ -192,10 +194,17 @@ void UnsupportedInAmbient::evaluate(const RuleContext& ctx, std::vector<Finding>
       ctx, [&](const TrafficExtension& te, const std::vector<std::string>& nss,
                const std::string& ns) { checkExtension(ctx, te, nss, ns, out); });
   if (!ctx.subject.isNamespace()) {
-    if (ctx.subject.key.kind == Kind::kDestinationRule) {
-      if (const DestinationRule* dr =
-              ctx.state.find<DestinationRule>(ctx.subject.key.ns, ctx.subject.key.name)) {
+    const ObjectKey& key = ctx.subject.key;
+    if (key.kind == Kind::kDestinationRule) {
+      if (const DestinationRule* dr = ctx.state.find<DestinationRule>(key.ns, key.name)) {
         checkDestinationRule(ctx, *dr, "", out);
+      }
+    }
+    if (key.kind == Kind::kDestinationRule || key.kind == Kind::kVirtualService) {
+      for (const std::string& ns : ctx.state.namespaceNames()) {
+        if (ambient::isAmbientNamespace(ctx.state, ns, ctx.mesh.enablement)) {
+          checkClientEgress(ctx, kDoc, ns, &key, out);
+        }
       }
     }
     return;
@@ -209,6 +218,7 @@ void UnsupportedInAmbient::evaluate(const RuleContext& ctx, std::vector<Finding>
       checkDestinationRule(ctx, *dr, n, out);
     }
   }
+  checkClientEgress(ctx, kDoc, n, nullptr, out);
 }
 
 }  // namespace ambient_guard::rules
