@@ -158,6 +158,29 @@ std::vector<PlanStep> steps(const Inputs& in, const NamespacePlan& np, const Nam
                       : "kubectl label namespace " + ns + " istio.io/use-waypoint-"};
     b.note = "sidecar clients bypass the waypoint until they move to ambient too (spec §2.2).";
   }
+  if (np.waypoint_needed) {
+    // Ingress gateways bypass waypoints unless the Service or Namespace opts in (istio.io
+    // docs/ambient/usage/waypoint, "Ingress gateways and waypoints"; targetref-unresolved).
+    std::string called;
+    for (const Service* svc : in.state.list<Service>(ns)) {
+      if (!ambient::ingressUsesWaypoint(in.state, *svc) &&
+          !ambient::gatewayRoutesTo(in.state, *svc).empty()) {
+        called += (called.empty() ? "" : ", ") + svc->name;
+      }
+    }
+    if (!called.empty()) {
+      b.done = false;
+      b.why.clear();
+      b.commands.push_back("kubectl label namespace " + ns + " " +
+                           std::string(ambient::kIngressUseWaypointLabel) + "=true");
+      b.rollback.push_back("kubectl label namespace " + ns + " " +
+                           std::string(ambient::kIngressUseWaypointLabel) + "-");
+      b.note += std::string(b.note.empty() ? "" : " ") + "an ingress gateway routes to " +
+                called + ": without istio.io/ingress-use-waypoint its requests bypass the "
+                "waypoint and the policies moved to it (Istio's waypoint guide, \"Ingress "
+                "gateways and waypoints\").";
+    }
+  }
   out.push_back(std::move(b));
 
   PlanStep t = makeStep("translate", "Apply the targetRefs twins and routes next to the originals");

@@ -12,7 +12,7 @@ constexpr RuleDoc kDoc{
     Action::kWarn,
     "Every Service of an ambient namespace bound with istio.io/use-waypoint (its own label or its "
     "Namespace's) binds: the waypoint exists, is ready, admits the namespace and serves service "
-    "traffic.",
+    "traffic; so does a canary waypoint it names (istio.io/use-waypoint-canary, valid weight).",
     "istiod then programs the Service without a waypoint: its traffic skips L7 processing, "
     "targetRefs policies on it attach nowhere and HTTPRoutes on it are not applied. istiod says "
     "so only in the Service's istio.io/WaypointBound status condition.",

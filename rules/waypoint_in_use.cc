@@ -13,10 +13,11 @@ namespace {
 constexpr RuleDoc kDoc{
     "waypoint-in-use",
     Action::kDeny,
-    "A waypoint Gateway is not deleted or changed (class, waypoint-for, listeners), and "
-    "istio.io/use-waypoint is not removed or repointed on a Service or Namespace, while "
-    "targetRef'd AuthorizationPolicies, RequestAuthentications, WasmPlugins or TrafficExtensions "
-    "depend on it.",
+    "A waypoint Gateway is not deleted or changed (class, waypoint-for, listeners), "
+    "istio.io/use-waypoint is not removed or repointed on a Service, ServiceEntry or Namespace, "
+    "and traffic is not shifted to a canary waypoint (istio.io/use-waypoint-canary*) lacking "
+    "the primary's Gateway-targeted policies, while targetRef'd AuthorizationPolicies, "
+    "RequestAuthentications, WasmPlugins or TrafficExtensions depend on it.",
     "Only waypoints enforce targetRef'd policies. Take the waypoint away and the traffic goes "
     "straight to the pods: ALLOW rules stop restricting, DENY rules stop blocking, JWTs stop "
     "being validated, silently. Istio has no fallback to another waypoint.",
