@@ -312,9 +312,9 @@ std::string afterText(const ClusterView& state, const std::string& user_label,
              b.ns + "/" + b.name;
     }
     if (b.bound()) {
-      std::string text = "uses waypoint " + b.ns + "/" + b.name;
+      std::string text = "uses waypoint " + b.ns + "/" + b.name + " instead";
       if (!r.canary.problem().empty()) {
-        text += " alone (its canary is ignored: " + r.canary.problem() + ")";
+        text += " (its canary is ignored: " + r.canary.problem() + ")";
       }
       return text;
     }
@@ -356,11 +356,17 @@ void WaypointInUse::evaluate(const RuleContext& ctx, std::vector<Finding>& out) 
     return;
   }
   const Edges after = edgesOf(ctx.state, ctx.subject, ctx.mesh);
-  // Edges are keyed by policy, ref and user, not by waypoint: a Service that moves to another
-  // waypoint keeps its Service-targeted policies, and loses only the old Gateway's.
+  // A policy is lost for a user when no targetRef of it applies to that user's traffic after the
+  // write, whichever waypoint applies it: a Service that moves to another waypoint keeps its
+  // Service-targeted policies and loses only the old Gateway's; a policy that targets both the
+  // primary and the canary Gateway stays when the canary goes.
+  std::set<std::pair<ObjectKey, std::string>> kept;
+  for (const auto& [k, e] : after) {
+    kept.emplace(e.attachment.policy, e.user);
+  }
   std::map<ObjectKey, std::vector<const Edge*>> lost;  // by policy, sorted
   for (const auto& [k, e] : before) {
-    if (after.count(k) == 0) {
+    if (kept.count({e.attachment.policy, e.user}) == 0) {
       lost[e.attachment.policy].push_back(&e);
     }
   }
