@@ -57,7 +57,7 @@ Finding make(const RuleDoc& doc, const ObjectKey& key, const std::string& client
   return f;
 }
 
-const std::string kFix =
+constexpr const char* kFix =
     "Fix: bind the ServiceEntry to an egress waypoint (`kubectl label serviceentry <name> "
     "istio.io/use-waypoint=<waypoint>`; istio.io docs/ambient/usage/egress-gateway) so the "
     "waypoint routes and originates TLS for every client, or keep the client namespace in "
