@@ -58,7 +58,8 @@ std::vector<rules::Finding> Reviewer::review(const ClusterView& state, const Cha
 
 Namespace enrolled(const Namespace& ns, const ambient::EnablementSelectors& enablement) {
   Namespace n = ns;
-  for (const auto& [k, v] : enablement.enrollLabels().items()) {
+  const Labels enroll = enablement.enrollLabels();  // items() refers into it
+  for (const auto& [k, v] : enroll.items()) {
     n.labels.set(k, v);
   }
   n.labels.erase(ambient::kInjectionLabel);

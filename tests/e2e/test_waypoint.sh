@@ -95,7 +95,7 @@ YAML
 # policy, and unbinding a ServiceEntry a policy targets.
 test_enforce_waypoint_canary_and_service_entry() {
   use_mode enforce
-  local n=e2e-canary wp
+  local n=e2e-wp-canary wp
   ns "$n" istio.io/dataplane-mode=ambient
   for wp in waypoint waypoint-v2; do
     apply -n "$n" <<YAML
