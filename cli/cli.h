@@ -5,11 +5,23 @@
 
 #include <CLI/CLI.hpp>
 
+#include "model/cluster_state.h"
+#include "rules/rule.h"
+
 namespace ambient_guard {
 
 // Adds `--istio-version X.Y[.Z]` to cmd, stored in `target`: the Istio release whose behaviour
 // version-dependent rules assume (default: istiod's image tag in the state; rules/istio_version.h).
 void addIstioVersionOption(CLI::App* cmd, std::string& target);
+
+// Adds `--ambient-enablement-selector YAML` to cmd, stored in `target`: istio-cni's
+// AMBIENT_ENABLEMENT_SELECTOR (default: the state's istio-cni-config, else Istio's default).
+void addEnablementSelectorOption(CLI::App* cmd, std::string& target);
+
+// Sets mesh.enablement from the flag, the state or the default (rules/enablement.h); prints one
+// line and returns false when the chosen selector does not parse.
+bool resolveEnablementInto(const ClusterView& state, const std::string& flag,
+                           rules::MeshSettings& mesh);
 
 // Adds the subcommands that live outside main.cc; each stores its exit status in exit_code.
 void registerExtraCommands(CLI::App& app, int& exit_code);

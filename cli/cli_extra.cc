@@ -1,8 +1,29 @@
 #include "cli/cli.h"
 
+#include <iostream>
+
+#include "rules/enablement.h"
 #include "rules/platform.h"
 
 namespace ambient_guard {
+
+void addEnablementSelectorOption(CLI::App* cmd, std::string& target) {
+  cmd->add_option("--ambient-enablement-selector", target,
+                  "istio-cni's AMBIENT_ENABLEMENT_SELECTOR (YAML list of {podSelector, "
+                  "namespaceSelector}); default: the istio-cni-config ConfigMap in the state, "
+                  "else istio.io/dataplane-mode=ambient");
+}
+
+bool resolveEnablementInto(const ClusterView& state, const std::string& flag,
+                           rules::MeshSettings& mesh) {
+  auto resolved = ambient::resolveEnablement(state, flag);
+  if (!resolved.ok()) {
+    std::cerr << "ambient-guard: " << resolved.error() << "\n";
+    return false;
+  }
+  mesh.enablement = std::move(*resolved);
+  return true;
+}
 
 void addIstioVersionOption(CLI::App* cmd, std::string& target) {
   cmd->add_option("--istio-version", target,

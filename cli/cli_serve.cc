@@ -49,6 +49,7 @@ struct ServeOptions {
   std::string ca_bundle_out;
   std::string root_namespace;  // empty: from the config (default istio-system)
   std::string istio_version;   // empty: istiod's image tag in the state
+  std::string enablement_selector;  // empty: the --state's istio-cni-config, else the default
   size_t max_connections = 512;
   size_t max_request_bytes = 8u << 20;
   std::string log_level = "info";
@@ -271,6 +272,10 @@ int runServe(const ServeOptions& opt) {
   rules::MeshSettings mesh;
   mesh.root_namespace = config.root_namespace;
   mesh.istio_version = opt.istio_version;
+  // The live watch keeps no ConfigMaps: there the flag is the only source besides the default.
+  if (!resolveEnablementInto(*store.current(), opt.enablement_selector, mesh)) {
+    return kExitUsage;
+  }
   auto defaults = ruleDefaults(rule_set);
   Reviewer reviewer(std::move(rule_set), mesh);
   Enforcer enforcer(config, std::move(defaults));
@@ -386,6 +391,7 @@ void registerServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--root-namespace", opt->root_namespace,
                   "Istio root namespace (overrides the config's rootNamespace)");
   addIstioVersionOption(cmd, opt->istio_version);
+  addEnablementSelectorOption(cmd, opt->enablement_selector);
   cmd->add_option("--max-connections", opt->max_connections,
                   "Concurrent connections served (one worker thread each)")
       ->capture_default_str()

@@ -88,6 +88,7 @@ struct TranslateCli {
   std::string channel = "standard";
   std::string rollback_file;
   TranslateOptions options;
+  std::string enablement_selector;
 };
 
 int runTranslate(TranslateCli& cli) {
@@ -105,6 +106,9 @@ int runTranslate(TranslateCli& cli) {
   std::vector<RawDocument> context = std::move(state.docs);
   context.insert(context.end(), input.docs.begin(), input.docs.end());
 
+  if (!resolveEnablementInto(*snapshot, cli.enablement_selector, cli.options.mesh)) {
+    return kExitUsage;
+  }
   TranslateResult result = translate(input.docs, *snapshot, context, cli.options);
   if (cli.output == "json") {
     std::cout << result.list().dump(2) << "\n";
@@ -127,6 +131,7 @@ struct PlanCli {
   std::vector<std::string> files;
   std::string output = "markdown";
   PlanOptions options;
+  std::string enablement_selector;
   bool cost = false;
 };
 
@@ -151,6 +156,9 @@ int runPlan(PlanCli& cli) {
   }
   cli.options.backup_files = cli.files;
   auto snapshot = Snapshot::build(std::move(backup.objects));
+  if (!resolveEnablementInto(*snapshot, cli.enablement_selector, cli.options.mesh)) {
+    return kExitUsage;
+  }
   Reviewer reviewer(rules::makeDefaultRules(), cli.options.mesh);
   Plan plan = buildPlan(backup.docs, *snapshot, reviewer, cli.options);
   if (cli.output == "json") {
@@ -199,6 +207,7 @@ void registerTranslateCommands(CLI::App& app, int& exit_code) {
   t->add_option("--root-namespace", tr->options.mesh.root_namespace,
                 "Istio root namespace (meshConfig.rootNamespace)");
   addIstioVersionOption(t, tr->options.mesh.istio_version);
+  addEnablementSelectorOption(t, tr->enablement_selector);
   t->callback([tr, &exit_code] { exit_code = runTranslate(*tr); });
 
   auto pl = std::make_shared<PlanCli>();
@@ -213,6 +222,7 @@ void registerTranslateCommands(CLI::App& app, int& exit_code) {
   p->add_option("--root-namespace", pl->options.mesh.root_namespace,
                 "Istio root namespace (meshConfig.rootNamespace)");
   addIstioVersionOption(p, pl->options.mesh.istio_version);
+  addEnablementSelectorOption(p, pl->enablement_selector);
   p->add_flag("--cost", pl->cost,
               "Add the cost estimate: sidecars today vs ztunnel, istio-cni, waypoints");
   p->callback([pl, &exit_code] { exit_code = runPlan(*pl); });

@@ -39,6 +39,7 @@ struct CheckOptions {
   std::string output = "table";
   std::string root_namespace = "istio-system";
   std::string istio_version;
+  std::string enablement_selector;
   bool cost = false;
 };
 
@@ -51,6 +52,9 @@ int runCheckCommand(const CheckOptions& opt) {
   rules::MeshSettings mesh;
   mesh.root_namespace = opt.root_namespace;
   mesh.istio_version = opt.istio_version;
+  if (!resolveEnablementInto(*state, opt.enablement_selector, mesh)) {
+    return kExitUsage;
+  }
   Reviewer reviewer(rules::makeDefaultRules(), mesh);
   CheckReport report = runCheck(*state, reviewer, opt.namespaces);
   report.input = stats;
@@ -102,6 +106,7 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--root-namespace", check.root_namespace,
                         "Istio root namespace (meshConfig.rootNamespace)");
   addIstioVersionOption(check_cmd, check.istio_version);
+  addEnablementSelectorOption(check_cmd, check.enablement_selector);
   check_cmd->add_flag("--cost", check.cost,
                       "Add the cost estimate: sidecars today vs ztunnel, istio-cni, waypoints");
   check_cmd->callback([&] { exit_code = runCheckCommand(check); });

@@ -49,6 +49,10 @@ const std::vector<WatchedResource>& watchedResources() {
       {Kind::kEnvoyFilter, "networking.istio.io", "v1alpha3", "envoyfilters"},
       {Kind::kSidecar, "networking.istio.io", "v1", "sidecars"},
       {Kind::kWasmPlugin, "extensions.istio.io", "v1alpha1", "wasmplugins"},
+      // Egress waypoints (waypoint-in-use, targetref-unresolved) and TrafficExtension (1.30+,
+      // v1alpha1 only: ../shared/corpus/crds/istio-crd-all.gen.yaml).
+      {Kind::kServiceEntry, "networking.istio.io", "v1", "serviceentries"},
+      {Kind::kTrafficExtension, "extensions.istio.io", "v1alpha1", "trafficextensions"},
       // network-policy-blocks-hbone judges an enrollment against the namespace's policies.
       {Kind::kNetworkPolicy, "networking.k8s.io", "v1", "networkpolicies"},
   };

@@ -60,7 +60,7 @@ CheckReport runCheck(const ClusterView& state, const Reviewer& reviewer,
   if (names.empty()) {
     for (const auto& ns : state.namespaceNames()) {
       const Namespace* n = state.findNamespace(ns);
-      const bool ambient = n != nullptr && ambient::isAmbientNamespace(n->labels);
+      const bool ambient = n != nullptr && ambient::isAmbientNamespace(n->labels, reviewer.mesh().enablement);
       if (!isSystemNamespace(ns, reviewer.mesh()) || ambient) {
         names.push_back(ns);
       }
@@ -71,8 +71,8 @@ CheckReport runCheck(const ClusterView& state, const Reviewer& reviewer,
     r.name = ns;
     const Namespace* n = state.findNamespace(ns);
     Labels labels = n != nullptr ? n->labels : Labels();
-    r.mode = std::string(ambient::modeName(ambient::namespaceMode(labels)));
-    r.what_if = !ambient::isAmbientNamespace(labels);
+    r.mode = std::string(ambient::modeName(ambient::namespaceMode(labels, reviewer.mesh().enablement)));
+    r.what_if = !ambient::isAmbientNamespace(labels, reviewer.mesh().enablement);
     r.findings = reviewer.reviewNamespace(state, ns);
     std::stable_sort(r.findings.begin(), r.findings.end(), [](const auto& a, const auto& b) {
       return std::make_tuple(severity(a.action), a.rule) < std::make_tuple(severity(b.action), b.rule);

@@ -104,7 +104,7 @@ std::vector<PlanStep> steps(const Inputs& in, const NamespacePlan& np, const Nam
   const std::string& ns = np.name;
   const std::string& wp = np.waypoint;
   const Labels labels = ns_obj != nullptr ? ns_obj->labels : Labels();
-  const bool ambient_now = ambient::isAmbientNamespace(labels);
+  const bool ambient_now = ambient::isAmbientNamespace(labels, in.options.mesh.enablement);
   std::vector<PlanStep> out;
 
   PlanStep pre = makeStep("preflight", "Pre-flight check");
@@ -157,6 +157,29 @@ std::vector<PlanStep> steps(const Inputs& in, const NamespacePlan& np, const Nam
                             " --overwrite"
                       : "kubectl label namespace " + ns + " istio.io/use-waypoint-"};
     b.note = "sidecar clients bypass the waypoint until they move to ambient too (spec §2.2).";
+  }
+  if (np.waypoint_needed) {
+    // Ingress gateways bypass waypoints unless the Service or Namespace opts in (istio.io
+    // docs/ambient/usage/waypoint, "Ingress gateways and waypoints"; targetref-unresolved).
+    std::string called;
+    for (const Service* svc : in.state.list<Service>(ns)) {
+      if (!ambient::ingressUsesWaypoint(in.state, *svc) &&
+          !ambient::gatewayRoutesTo(in.state, *svc).empty()) {
+        called += (called.empty() ? "" : ", ") + svc->name;
+      }
+    }
+    if (!called.empty()) {
+      b.done = false;
+      b.why.clear();
+      b.commands.push_back("kubectl label namespace " + ns + " " +
+                           std::string(ambient::kIngressUseWaypointLabel) + "=true");
+      b.rollback.push_back("kubectl label namespace " + ns + " " +
+                           std::string(ambient::kIngressUseWaypointLabel) + "-");
+      b.note += std::string(b.note.empty() ? "" : " ") + "an ingress gateway routes to " +
+                called + ": without istio.io/ingress-use-waypoint its requests bypass the "
+                "waypoint and the policies moved to it (Istio's waypoint guide, \"Ingress "
+                "gateways and waypoints\").";
+    }
   }
   out.push_back(std::move(b));
 
@@ -220,14 +243,25 @@ std::vector<PlanStep> steps(const Inputs& in, const NamespacePlan& np, const Nam
     e.done = true;
     e.why = "namespace " + ns + " is already ambient";
   } else {
-    e.commands = {"kubectl label namespace " + ns + " istio.io/dataplane-mode=ambient"};
+    const Labels enroll = in.options.mesh.enablement.enrollLabels();
+    std::string set;
+    std::string unset;
+    for (const auto& [k, v] : enroll.items()) {
+      set += " " + k + "=" + v;
+      unset += " " + k + "-";
+    }
+    e.commands = {"kubectl label namespace " + ns + set};
+    if (!in.options.mesh.enablement.is_default) {
+      e.note = "istio-cni enrolls namespaces by its enablement selectors (" +
+              in.options.mesh.enablement.source + "): " + in.options.mesh.enablement.str();
+    }
     e.gate = "the label is admitted (the ambient-guard webhook denies it while a blocker is "
              "left) and istioctl reports no multiple-injection-labels message (IST0123) after "
              "the next step";
     e.gate_checks = {"kubectl get namespace " + ns + " --show-labels", "istioctl analyze -n " + ns};
     e.watch = {"ambient-guard audit --namespace " + ns + " --since 15m",
                "increase(ambient_guard_admission_requests_total{kind=\"Namespace\",decision=\"denied\"}[15m]) == 0"};
-    e.rollback = {"kubectl label namespace " + ns + " istio.io/dataplane-mode-"};
+    e.rollback = {"kubectl label namespace " + ns + unset};
   }
   out.push_back(std::move(e));
 

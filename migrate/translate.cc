@@ -120,6 +120,9 @@ void dispatch(Context& ctx, Kind kind, const json& doc, const AnyObject& obj) {
       case Kind::kWasmPlugin:
         translateWasmPlugin(ctx, doc, std::get<WasmPlugin>(obj));
         break;
+      case Kind::kTrafficExtension:
+        translateTrafficExtension(ctx, doc, std::get<TrafficExtension>(obj));
+        break;
       case Kind::kPeerAuthentication:
         translatePeerAuthentication(ctx, doc, std::get<PeerAuthentication>(obj));
         break;
@@ -138,7 +141,8 @@ void applyDefaultNamespace(std::vector<RawDocument>& docs, const std::string& ns
   static const std::set<std::string> kNamespaced = {
       "Service",        "ServiceEntry",     "Gateway",          "HTTPRoute",
       "VirtualService", "DestinationRule",  "EnvoyFilter",      "Sidecar",
-      "WasmPlugin",     "AuthorizationPolicy", "PeerAuthentication", "RequestAuthentication"};
+      "WasmPlugin",     "AuthorizationPolicy", "PeerAuthentication", "RequestAuthentication",
+      "TrafficExtension"};
   for (RawDocument& raw : docs) {
     if (!raw.doc.is_object() || kNamespaced.count(documentKind(raw.doc)) == 0) {
       continue;

@@ -3,7 +3,8 @@
 // Works on the full original objects (raw JSON), never on the reduced model, so nothing the user
 // wrote is lost: rules, JWT settings and plugin configs are copied unchanged. The cluster view is
 // context only: which Service a selector matches, which waypoint exists, Service ports.
-//   - AuthorizationPolicy / RequestAuthentication / WasmPlugin bound by selector (or
+//   - AuthorizationPolicy / RequestAuthentication / WasmPlugin / TrafficExtension bound by
+//     selector (or
 //     namespace-wide) that need a waypoint → the same object with `targetRefs` (spec §3.7), plus
 //     the optional L4 lock-down DENY with the waypoint principal;
 //   - mesh VirtualService → HTTPRoute(s) with Service parentRefs, field by field (spec §5.1);

@@ -127,6 +127,7 @@ void translateAuthorizationPolicy(Context& ctx, const json& doc, const Authoriza
 void translateRequestAuthentication(Context& ctx, const json& doc,
                                     const RequestAuthentication& ra);
 void translateWasmPlugin(Context& ctx, const json& doc, const WasmPlugin& wp);
+void translateTrafficExtension(Context& ctx, const json& doc, const TrafficExtension& te);
 void translatePeerAuthentication(Context& ctx, const json& doc, const PeerAuthentication& pa);
 void translateVirtualService(Context& ctx, const json& doc, const VirtualService& vs);
 

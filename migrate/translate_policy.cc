@@ -339,6 +339,35 @@ void translateWasmPlugin(Context& ctx, const json& doc, const WasmPlugin& wp) {
                "; check that the plugin works in a waypoint (Alpha)");
 }
 
+// TrafficExtension (extensions.istio.io/v1alpha1, Istio 1.30+) supersedes WasmPlugin and attaches
+// the same way; "Waypoint proxies are required to use this field [targetRefs] for policies to
+// apply; `selector` policies will be ignored", and only one of targetRefs or selector may be set
+// (CEL) — the twin drops the selector ([API] extensions/v1alpha1/traffic_extension.proto).
+void translateTrafficExtension(Context& ctx, const json& doc, const TrafficExtension& te) {
+  const std::string api = text(doc, "apiVersion");
+  const ObjectRef ref{api, "TrafficExtension", te.ns, te.name};
+  if (!te.target_refs.empty()) {
+    ctx.note(Level::kInfo, ref.str(), "already bound with targetRefs; kept");
+    return;
+  }
+  if (selectsGatewayPods(te.selector)) {
+    ctx.note(Level::kInfo, ref.str(), "selects gateway pods: the gateway keeps running it; kept");
+    return;
+  }
+  const Target t = targetFor(ctx, te.ns, te.selector);
+  TranslatedObject& o =
+      retarget(ctx, doc, ref, api, te.selector, t,
+               "Bound with targetRefs, so the Wasm or Lua filter runs in the waypoint; wasm, lua, "
+               "phase and match unchanged. Waypoints ignore selector TrafficExtensions, and "
+               "ambient pods have no proxy to run them.");
+  o.doc.comment("/spec/targetRefs",
+                targetComment(t, te.selector, t.kind == "Service" ? t.refs.size() : 0));
+  ctx.note(Level::kReview, ref.str(),
+           "→ targetRefs " + t.kind + " " + t.refs[0].value("name", "") +
+               "; check that the filter works in a waypoint (match.mode SERVER is the waypoint's "
+               "inbound side)");
+}
+
 void translatePeerAuthentication(Context& ctx, const json& doc, const PeerAuthentication& pa) {
   const ObjectRef ref{"security.istio.io/v1", "PeerAuthentication", pa.ns, pa.name};
   const bool top_disable = pa.mode == "DISABLE";

@@ -106,6 +106,11 @@ std::string annotation(const json& doc, const char* key) {
   return stringAt(*ann, key, "metadata.annotations");
 }
 
+// Returns the weighted waypoint canary's share (Istio 1.31; Service, ServiceEntry, Namespace).
+std::string canaryWeight(const json& doc) {
+  return annotation(doc, "istio.io/use-waypoint-canary-weight");
+}
+
 
 
 // Keeps every non-empty list field of an AuthorizationPolicy source/operation under its Istio
@@ -130,6 +135,7 @@ Service decodeService(const json& doc) {
   Service s;
   const json& spec = specOf(doc);
   s.selector = labelMap(member(spec, "selector"), "spec.selector");
+  s.waypoint_canary_weight = canaryWeight(doc);
   if (const json* ports = listAt(spec, "ports", "spec")) {
     for (size_t i = 0; i < ports->size(); ++i) {
       const json& p = (*ports)[i];
@@ -371,6 +377,33 @@ VirtualService decodeVirtualService(const json& doc) {
   return vs;
 }
 
+// Keeps the SIMPLE / MUTUAL tls modes of a DestinationRule's trafficPolicy (and its port-level
+// settings): TLS origination by the client's proxy.
+void decodeTlsOrigination(const json& spec, DestinationRule& dr) {
+  auto keep = [&](const json& policy, const std::string& path) {
+    const json* tls = objectAt(policy, "tls", path);
+    if (tls == nullptr) {
+      return;
+    }
+    const std::string mode = stringAt(*tls, "mode", path + ".tls");
+    if (mode == "SIMPLE" || mode == "MUTUAL") {
+      dr.tls_origination.emplace_back(path + ".tls.mode", mode);
+    }
+  };
+  const json* tp = objectAt(spec, "trafficPolicy", "spec");
+  if (tp == nullptr) {
+    return;
+  }
+  keep(*tp, "spec.trafficPolicy");
+  if (const json* ports = listAt(*tp, "portLevelSettings", "spec.trafficPolicy")) {
+    for (size_t i = 0; i < ports->size(); ++i) {
+      if ((*ports)[i].is_object()) {
+        keep((*ports)[i], idx("spec.trafficPolicy.portLevelSettings", i));
+      }
+    }
+  }
+}
+
 DestinationRule decodeDestinationRule(const json& doc) {
   DestinationRule dr;
   const json& spec = specOf(doc);
@@ -382,6 +415,8 @@ DestinationRule decodeDestinationRule(const json& doc) {
       }
     }
   }
+  dr.export_to = stringList(spec, "exportTo", "spec");
+  decodeTlsOrigination(spec, dr);
   return dr;
 }
 
@@ -394,6 +429,7 @@ AnyObject decodeKind(Kind kind, const json& doc) {
         const json* deleted = member(*meta, "deletionTimestamp");
         n.terminating = deleted != nullptr && !deleted->is_null();
       }
+      n.waypoint_canary_weight = canaryWeight(doc);
       return n;
     }
     case Kind::kService:
@@ -436,6 +472,7 @@ AnyObject decodeKind(Kind kind, const json& doc) {
       ServiceEntry se;
       se.hosts = stringList(specOf(doc), "hosts", "spec");
       se.export_to = stringList(specOf(doc), "exportTo", "spec");
+      se.waypoint_canary_weight = canaryWeight(doc);
       return se;
     }
     case Kind::kWorkloadEntry: {

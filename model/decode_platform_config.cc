@@ -51,6 +51,7 @@ static constexpr std::string_view kIstioCniKeys[] = {
     "AMBIENT_ENABLED", "AMBIENT_RECONCILE_POD_RULES_ON_STARTUP", "AMBIENT_DNS_CAPTURE",
     "AMBIENT_IPV6",    "EXCLUDE_NAMESPACES",                     "CHAINED_CNI_PLUGIN",
     "NATIVE_NFTABLES", "HOST_PROBE_SNAT_IP",                     "HOST_PROBE_SNAT_IPV6",
+    "AMBIENT_ENABLEMENT_SELECTOR",  // rules/enablement.h
 };
 
 // Adds "global.<component>.resources.<requests|limits>.<cpu|memory>" from Istio values JSON.

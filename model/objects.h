@@ -99,6 +99,7 @@ struct Namespace : Object {
   static constexpr Kind kKind = Kind::kNamespace;
   std::string uid;           // metadata.uid (ownerReferences of the namespace's PolicyReport)
   bool terminating = false;  // metadata.deletionTimestamp is set
+  std::string waypoint_canary_weight;  // istio.io/use-waypoint-canary-weight annotation; "" unset
 };
 
 struct ServicePort {
@@ -112,6 +113,7 @@ struct Service : Object {
   static constexpr Kind kKind = Kind::kService;
   Labels selector;  // spec.selector
   std::vector<ServicePort> ports;
+  std::string waypoint_canary_weight;  // istio.io/use-waypoint-canary-weight annotation; "" unset
 };
 
 struct AllowedRoutes {
@@ -224,6 +226,10 @@ struct DestinationRule : Object {
   static constexpr Kind kKind = Kind::kDestinationRule;
   std::string host;
   std::vector<std::string> subsets;
+  std::vector<std::string> export_to;
+  // trafficPolicy.tls.mode and portLevelSettings[].tls.mode, by field path, when SIMPLE or
+  // MUTUAL (TLS origination by the client proxy).
+  std::vector<std::pair<std::string, std::string>> tls_origination;
 };
 
 struct EnvoyFilter : Object {
@@ -434,6 +440,7 @@ struct ServiceEntry : Object {
   static constexpr Kind kKind = Kind::kServiceEntry;
   std::vector<std::string> hosts;
   std::vector<std::string> export_to;
+  std::string waypoint_canary_weight;  // istio.io/use-waypoint-canary-weight annotation; "" unset
 };
 
 // networking.istio.io WorkloadEntry: a VM (or other non-Kubernetes) workload in the mesh.

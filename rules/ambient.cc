@@ -33,9 +33,8 @@ bool namespaceInjectsSidecars(const Labels& ns) {
   return rev != nullptr && !rev->empty();
 }
 
-DataplaneMode namespaceMode(const Labels& ns) {
-  const std::string* mode = ns.get(kDataplaneModeLabel);
-  const bool ambient = mode != nullptr && *mode == "ambient";
+DataplaneMode namespaceMode(const Labels& ns, const EnablementSelectors& enablement) {
+  const bool ambient = enablement.selectsNamespace(ns);
   const bool sidecar = namespaceInjectsSidecars(ns);
   if (ambient && sidecar) {
     return DataplaneMode::kMixed;
@@ -46,11 +45,14 @@ DataplaneMode namespaceMode(const Labels& ns) {
   return sidecar ? DataplaneMode::kSidecar : DataplaneMode::kNone;
 }
 
-bool isAmbientNamespace(const Labels& ns) { return namespaceMode(ns) == DataplaneMode::kAmbient; }
+bool isAmbientNamespace(const Labels& ns, const EnablementSelectors& enablement) {
+  return namespaceMode(ns, enablement) == DataplaneMode::kAmbient;
+}
 
-bool isAmbientNamespace(const ClusterView& state, std::string_view ns) {
+bool isAmbientNamespace(const ClusterView& state, std::string_view ns,
+                        const EnablementSelectors& enablement) {
   const Namespace* n = state.findNamespace(ns);
-  return n != nullptr && isAmbientNamespace(n->labels);
+  return n != nullptr && isAmbientNamespace(n->labels, enablement);
 }
 
 bool podGetsSidecar(const Labels& ns, const Labels& pod) {
@@ -72,17 +74,11 @@ bool podGetsSidecar(const Labels& ns, const Labels& pod) {
   return ns_unlabelled && inject != nullptr && *inject == "true" && pod_rev == nullptr;  // case 4
 }
 
-bool isAmbientWorkload(const Labels& ns, const Labels& pod) {
+bool isAmbientWorkload(const Labels& ns, const Labels& pod, const EnablementSelectors& enablement) {
   if (podGetsSidecar(ns, pod)) {
     return false;  // sidecar.istio.io/status present: the CNI opts the pod out
   }
-  const std::string* pod_mode = pod.get(kDataplaneModeLabel);
-  if (pod_mode != nullptr && *pod_mode == "ambient") {
-    return true;
-  }
-  const std::string* ns_mode = ns.get(kDataplaneModeLabel);
-  return ns_mode != nullptr && *ns_mode == "ambient" &&
-         (pod_mode == nullptr || *pod_mode != "none");
+  return enablement.selects(ns, pod);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -146,11 +142,11 @@ std::vector<std::string> ambientNamespacesCovered(const ClusterView& state,
   std::vector<std::string> out;
   if (policy_ns == mesh.root_namespace) {
     for (const std::string& ns : state.namespaceNames()) {
-      if (isAmbientNamespace(state, ns)) {
+      if (isAmbientNamespace(state, ns, mesh.enablement)) {
         out.push_back(ns);
       }
     }
-  } else if (isAmbientNamespace(state, policy_ns)) {
+  } else if (isAmbientNamespace(state, policy_ns, mesh.enablement)) {
     out.emplace_back(policy_ns);
   }
   return out;
@@ -202,6 +198,54 @@ std::string hostNamespace(std::string_view host, std::string_view vs_ns) {
 bool isMeshVirtualService(const VirtualService& vs) {
   return vs.gateways.empty() ||
          std::find(vs.gateways.begin(), vs.gateways.end(), "mesh") != vs.gateways.end();
+}
+
+bool isGatewayVirtualService(const VirtualService& vs) {
+  return std::any_of(vs.gateways.begin(), vs.gateways.end(),
+                     [](const std::string& g) { return g != "mesh"; });
+}
+
+bool hostIsService(std::string_view host, std::string_view vs_ns, std::string_view svc_ns,
+                   std::string_view svc_name) {
+  if (host.empty() || host[0] == '*') {
+    return false;
+  }
+  return host.substr(0, host.find('.')) == svc_name && hostNamespace(host, vs_ns) == svc_ns;
+}
+
+std::vector<const VirtualService*> gatewayRoutesTo(const ClusterView& state, const Service& svc) {
+  std::vector<const VirtualService*> out;
+  for (const std::string& ns : state.namespaceNames()) {
+    for (const VirtualService* vs : state.list<VirtualService>(ns)) {
+      if (!isGatewayVirtualService(*vs)) {
+        continue;
+      }
+      for (const VsDestination& d : vs->destinations) {
+        if (hostIsService(d.host, vs->ns, svc.ns, svc.name)) {
+          out.push_back(vs);
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+
+bool parseGoBool(const std::string* v) {
+  return v != nullptr && (*v == "1" || *v == "t" || *v == "T" || *v == "TRUE" || *v == "true" ||
+                          *v == "True");
+}
+
+}  // namespace
+
+bool ingressUsesWaypoint(const ClusterView& state, const Service& svc) {
+  if (const std::string* v = svc.labels.get(kIngressUseWaypointLabel)) {
+    return parseGoBool(v);
+  }
+  const Namespace* n = state.findNamespace(svc.ns);
+  return n != nullptr && parseGoBool(n->labels.get(kIngressUseWaypointLabel));
 }
 
 TargetRefSuggestion suggestTargetRefs(const ClusterView& state, std::string_view ns,

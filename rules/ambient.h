@@ -3,12 +3,14 @@
 // Spec: ../shared/spec/ambient-semantics.md (section numbers below refer to it).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "model/cluster_state.h"
 #include "model/objects.h"
+#include "rules/enablement.h"
 #include "rules/rule.h"
 
 namespace ambient_guard::ambient {
@@ -20,6 +22,13 @@ inline constexpr std::string_view kRevLabel = "istio.io/rev";
 inline constexpr std::string_view kUseWaypointLabel = "istio.io/use-waypoint";
 inline constexpr std::string_view kUseWaypointNamespaceLabel = "istio.io/use-waypoint-namespace";
 inline constexpr std::string_view kWaypointForLabel = "istio.io/waypoint-for";
+// Weighted waypoint canaries (Istio 1.31, Alpha; [API] label/labels.yaml, annotation/
+// annotations.yaml; istio.io docs/ambient/usage/waypoint "Shift traffic between waypoints").
+inline constexpr std::string_view kUseWaypointCanaryLabel = "istio.io/use-waypoint-canary";
+inline constexpr std::string_view kUseWaypointCanaryNamespaceLabel =
+    "istio.io/use-waypoint-canary-namespace";
+inline constexpr std::string_view kUseWaypointCanaryWeightAnnotation =
+    "istio.io/use-waypoint-canary-weight";
 inline constexpr std::string_view kWaypointClass = "istio-waypoint";
 inline constexpr std::string_view kMeshController = "istio.io/mesh-controller";
 // agentgateway (Istio 1.31, experimental; istio.io docs/ambient/usage/agentgateway).
@@ -41,25 +50,30 @@ std::string_view modeName(DataplaneMode mode);
 // Mirrors [I] manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml:65-145.
 bool namespaceInjectsSidecars(const Labels& ns_labels);
 
-// Returns the namespace's mode: kMixed when labelled ambient *and* injecting (the sidecar wins,
-// R1.3), kAmbient, kSidecar, or kNone. Mirrors [I] cni/pkg/util/enablement_selector.go:77-97.
-DataplaneMode namespaceMode(const Labels& ns_labels);
+// Returns the namespace's mode: kMixed when enrolled for ambient *and* injecting (the sidecar
+// wins, R1.3), kAmbient, kSidecar, or kNone. Enrolled means istio-cni's enablement selectors
+// capture a pod without labels in it (rules/enablement.h; by default: labelled
+// istio.io/dataplane-mode=ambient). Mirrors [I] cni/pkg/util/enablement_selector.go:77-97.
+DataplaneMode namespaceMode(const Labels& ns_labels, const EnablementSelectors& enablement);
 
-// Returns true when new pods of the namespace are captured by ztunnel: dataplane-mode=ambient and
-// not injecting sidecars ([I] pkg/config/analysis/analyzers/util/in_mesh.go:53-66, with the
+// Returns true when new pods of the namespace are captured by ztunnel: the enablement selectors
+// enroll the namespace (default: dataplane-mode=ambient) and it does not inject sidecars ([I] pkg/config/analysis/analyzers/util/in_mesh.go:53-66, with the
 // injector's own reading of istio.io/rev).
-bool isAmbientNamespace(const Labels& ns_labels);
+bool isAmbientNamespace(const Labels& ns_labels, const EnablementSelectors& enablement);
 // Same, looking the namespace up; false when the cluster has no such Namespace.
-bool isAmbientNamespace(const ClusterView& state, std::string_view ns);
+bool isAmbientNamespace(const ClusterView& state, std::string_view ns,
+                        const EnablementSelectors& enablement);
 
 // Returns true when a pod with `pod_labels` in a namespace with `ns_labels` gets a sidecar (R1.1
 // cases 1-4, [I] mutatingwebhook.yaml:65-145; the pod label sidecar.istio.io/inject wins).
 bool podGetsSidecar(const Labels& ns_labels, const Labels& pod_labels);
 
-// Returns true when such a pod is captured by ztunnel (R1.2-R1.4): no sidecar, and either the pod
-// is labelled ambient or the namespace is and the pod is not labelled `none`.
+// Returns true when such a pod is captured by ztunnel (R1.2-R1.4): no sidecar, and some
+// enablement selector matches the pod and its namespace (default: the pod is labelled ambient, or
+// the namespace is and the pod is not labelled `none`).
 // Mirrors [I] cni/pkg/util/enablement_selector.go:77-97 and cni/pkg/util/podutil.go:93-98.
-bool isAmbientWorkload(const Labels& ns_labels, const Labels& pod_labels);
+bool isAmbientWorkload(const Labels& ns_labels, const Labels& pod_labels,
+                       const EnablementSelectors& enablement);
 
 // ---------------------------------------------------------------------------------------------
 // AuthorizationPolicy at ztunnel (spec §3.2-3.3)
@@ -148,6 +162,44 @@ struct WaypointBinding {
 WaypointBinding resolveWaypoint(const ClusterView& state, std::string_view ns,
                                 const Labels* object_labels, TrafficType traffic);
 
+// The canary waypoint of a Service, ServiceEntry or Namespace next to its primary (Istio 1.31).
+struct WaypointCanary {
+  enum class Status {
+    kNone,           // no canary label (or `none` / empty), or the primary is not bound
+    kActive,         // a usable canary; `weight` percent of new connections go to it
+    kInvalidWeight,  // CanaryInvalidWeight: ignored, primary only
+    kSameAsPrimary,  // CanarySameAsPrimary: ignored, primary only
+    kUnusable,       // missing, not ready, not admitting, not serving service: ignored
+  };
+  Status status = Status::kNone;
+  std::string ns;
+  std::string name;
+  uint32_t weight = 0;     // 0-100; the primary gets the rest
+  std::string raw_weight;  // the annotation as written
+  bool from_namespace_label = false;
+  WaypointBinding binding;  // the canary's own binding (kUnusable: why)
+
+  bool active() const { return status == Status::kActive; }
+  // Returns true when the canary carries some traffic (active, weight > 0).
+  bool carriesTraffic() const { return active() && weight > 0; }
+  // Returns istiod's istio.io/WaypointBound wording for an ignored canary, or "".
+  std::string problem() const;
+};
+
+// Resolves the canary next to `primary` for an object with labels `object_labels` and canary
+// weight annotation `object_weight` ("" unset) in ns. The canary labels are read from the object
+// when it sets istio.io/use-waypoint itself, else from the Namespace ("A canary configured on a
+// namespace only applies to services that also inherit their primary waypoint from that
+// namespace"); the weight from the object, else the Namespace. `none` or "" means no canary; the
+// weight must be an integer in [0,100], default 0; the canary must differ from the primary and
+// be ready, admit ns and serve service traffic, else it is ignored and the primary takes all.
+// Mirrors getUseWaypointCanary / getCanaryWeight ([I] pilot/pkg/serviceregistry/ambient/
+// waypoints.go and waypoints_test.go TestGetUseWaypointCanary, TestGetCanaryWeight, 1.31 line)
+// and istio.io docs/ambient/usage/waypoint#waypoint-canary.
+WaypointCanary resolveCanary(const ClusterView& state, std::string_view ns,
+                             const Labels* object_labels, std::string_view object_weight,
+                             const WaypointBinding& primary);
+
 // Returns true when the Gateway is a waypoint: class istio-waypoint or istio-agentgateway-waypoint,
 // or a GatewayClass whose controller is istio.io/mesh-controller or
 // istio.io/agentgateway-waypoint-controller (spec W5; [I] policies.go:83-95; istiod binds
@@ -223,6 +275,27 @@ std::string hostNamespace(std::string_view host, std::string_view vs_ns);
 // Returns true when the VirtualService applies to mesh (sidecar/waypoint) traffic: `gateways`
 // empty or containing "mesh" ([API] networking/v1alpha3/virtual_service.proto:195-205).
 bool isMeshVirtualService(const VirtualService& vs);
+
+// Returns true when the VirtualService is bound to some gateway other than `mesh` (an ingress or
+// egress gateway applies it).
+bool isGatewayVirtualService(const VirtualService& vs);
+
+// Returns true when a route destination host (short, "name.ns" or FQDN) names the Service
+// svc_ns/svc_name, read from a VirtualService in vs_ns.
+bool hostIsService(std::string_view host, std::string_view vs_ns, std::string_view svc_ns,
+                   std::string_view svc_name);
+
+// Returns the gateway-bound VirtualServices (isGatewayVirtualService) whose HTTP routes send
+// traffic to the Service, in namespace then name order.
+std::vector<const VirtualService*> gatewayRoutesTo(const ClusterView& state, const Service& svc);
+
+// Returns true when ingress gateways send the Service's traffic through its waypoint:
+// istio.io/ingress-use-waypoint on the Service, else on its Namespace, parsed like Go's
+// strconv.ParseBool (1, t, T, TRUE, true, True). Mirrors [I] pilot/pkg/serviceregistry/ambient/
+// services.go (spec §5); ENABLE_INGRESS_WAYPOINT_ROUTING is on by default when ambient is
+// ([I] pilot/pkg/features/ambient.go).
+inline constexpr std::string_view kIngressUseWaypointLabel = "istio.io/ingress-use-waypoint";
+bool ingressUsesWaypoint(const ClusterView& state, const Service& svc);
 
 }  // namespace ambient_guard::ambient
 

@@ -1,6 +1,7 @@
 // Istio ambient semantics: waypoints and their binding (spec §2).
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -209,6 +210,73 @@ WaypointBinding resolveWaypoint(const ClusterView& state, std::string_view ns,
     }
   }
   return WaypointBinding{};
+}
+
+namespace {
+
+// strconv.ParseUint(v, 10, 32) then the [0,100] check of getCanaryWeight: digits only.
+std::optional<uint32_t> parseCanaryWeight(std::string_view v) {
+  if (v.empty()) {
+    return 0;  // absent: default 0
+  }
+  uint32_t w = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), w);
+  if (ec != std::errc() || end != v.data() + v.size() || w > 100) {
+    return std::nullopt;
+  }
+  return w;
+}
+
+}  // namespace
+
+std::string WaypointCanary::problem() const {
+  const std::string target = "\"" + ns + "/" + name + "\"";
+  switch (status) {
+    case Status::kInvalidWeight:
+      return "canary waypoint " + target + " has an invalid weight; must be an integer in [0,100]";
+    case Status::kSameAsPrimary:
+      return "canary waypoint " + target + " must differ from the primary waypoint";
+    case Status::kUnusable:
+      return "canary " + binding.problem();
+    default:
+      return "";
+  }
+}
+
+WaypointCanary resolveCanary(const ClusterView& state, std::string_view ns,
+                             const Labels* object_labels, std::string_view object_weight,
+                             const WaypointBinding& primary) {
+  WaypointCanary c;
+  if (!primary.bound()) {
+    return c;
+  }
+  const Namespace* n = state.findNamespace(ns);
+  const Labels* source = primary.from_namespace_label ? (n != nullptr ? &n->labels : nullptr)
+                                                      : object_labels;
+  const std::string* name = source != nullptr ? source->get(kUseWaypointCanaryLabel) : nullptr;
+  if (name == nullptr || name->empty() || *name == "none") {
+    return c;
+  }
+  const std::string* canary_ns = source->get(kUseWaypointCanaryNamespaceLabel);
+  c.ns = canary_ns != nullptr && !canary_ns->empty() ? *canary_ns : std::string(ns);
+  c.name = *name;
+  c.from_namespace_label = primary.from_namespace_label;
+  c.raw_weight = !object_weight.empty()        ? std::string(object_weight)
+                 : n != nullptr                ? n->waypoint_canary_weight
+                                               : std::string();
+  const std::optional<uint32_t> weight = parseCanaryWeight(c.raw_weight);
+  if (!weight) {
+    c.status = WaypointCanary::Status::kInvalidWeight;
+    return c;
+  }
+  c.weight = *weight;
+  if (c.ns == primary.ns && c.name == primary.name) {
+    c.status = WaypointCanary::Status::kSameAsPrimary;
+    return c;
+  }
+  c.binding = bindTo(state, ns, c.ns, c.name, primary.from_namespace_label, TrafficType::kService);
+  c.status = c.binding.bound() ? WaypointCanary::Status::kActive : WaypointCanary::Status::kUnusable;
+  return c;
 }
 
 }  // namespace ambient_guard::ambient

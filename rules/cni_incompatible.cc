@@ -480,7 +480,7 @@ void CniIncompatible::evaluate(const RuleContext& ctx, std::vector<Finding>& out
     return;
   }
   const std::string& ns = ctx.subject.key.name;
-  if (!ambient::isAmbientNamespace(ctx.state, ns)) {
+  if (!ambient::isAmbientNamespace(ctx.state, ns, ctx.mesh.enablement)) {
     return;  // check evaluates non-ambient namespaces again as if enrolled
   }
   const Platform p = platform::detectPlatform(ctx.state, ctx.mesh);

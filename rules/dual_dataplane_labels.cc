@@ -59,7 +59,7 @@ void DualDataplaneLabels::evaluate(const RuleContext& ctx, std::vector<Finding>&
             n->name + " istio.io/dataplane-mode=ambient --overwrite`.",
         "invalid istio.io/dataplane-mode \"" + *mode + "\" (use ambient or none)"));
   }
-  if (ambient::namespaceMode(n->labels) != ambient::DataplaneMode::kMixed) {
+  if (ambient::namespaceMode(n->labels, ctx.mesh.enablement) != ambient::DataplaneMode::kMixed) {
     return;
   }
   std::string injection;

@@ -254,7 +254,7 @@ void checkPolicy(const RuleContext& ctx, const RuleDoc& doc, const Authorization
 
 void checkServiceSubject(const RuleContext& ctx, const RuleDoc& doc, std::vector<Finding>& out) {
   const Service* svc = ctx.state.find<Service>(ctx.subject.key.ns, ctx.subject.key.name);
-  if (svc == nullptr || !ambient::isAmbientNamespace(ctx.state, svc->ns)) {
+  if (svc == nullptr || !ambient::isAmbientNamespace(ctx.state, svc->ns, ctx.mesh.enablement)) {
     return;
   }
   auto consider = [&](const AuthorizationPolicy& ap) {

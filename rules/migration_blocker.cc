@@ -220,7 +220,7 @@ void MigrationBlocker::evaluate(const RuleContext& ctx, std::vector<Finding>& ou
     return;
   }
   const std::string& ns = ctx.subject.key.name;
-  if (!ambient::isAmbientNamespace(ctx.state, ns)) {
+  if (!ambient::isAmbientNamespace(ctx.state, ns, ctx.mesh.enablement)) {
     return;
   }
   vmBlocker<WorkloadEntry>(ctx, ns, out);

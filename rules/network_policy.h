@@ -119,7 +119,8 @@ std::string_view roleName(Target::Role role);
 // Returns the HBONE receivers of ns after cutover (spec §1.3 rule 6): workloads that will be
 // ambient (ambient.h isAmbientWorkload), waypoint pods, and HBONE-capable sidecars (pod label
 // networking.istio.io/tunnel=http). hostNetwork pods are left out: NetworkPolicy does not apply.
-std::vector<Target> hboneReceivers(const ClusterView& state, std::string_view ns);
+std::vector<Target> hboneReceivers(const ClusterView& state, std::string_view ns,
+                                   const ambient::EnablementSelectors& enablement);
 
 // Returns the namespace labels with kubernetes.io/metadata.name set (the API server adds it).
 Labels namespaceLabels(const ClusterView& state, std::string_view ns);

@@ -250,7 +250,7 @@ void NetworkPolicyBlocksHbone::evaluate(const RuleContext& ctx, std::vector<Find
   if (!scope) {
     return;
   }
-  const std::vector<Target> targets = netpol::hboneReceivers(ctx.state, scope->ns);
+  const std::vector<Target> targets = netpol::hboneReceivers(ctx.state, scope->ns, ctx.mesh.enablement);
   if (targets.empty()) {
     return;
   }

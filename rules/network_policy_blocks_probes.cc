@@ -173,7 +173,7 @@ void NetworkPolicyBlocksProbes::evaluate(const RuleContext& ctx, std::vector<Fin
   if (!scope) {
     return;
   }
-  const std::vector<Target> targets = netpol::hboneReceivers(ctx.state, scope->ns);
+  const std::vector<Target> targets = netpol::hboneReceivers(ctx.state, scope->ns, ctx.mesh.enablement);
   std::optional<platform::Platform> plat;
   std::map<std::string, std::pair<const NetworkPolicy*, std::vector<Blocked>>> by_policy;
   for (const Target& t : targets) {

@@ -51,7 +51,8 @@ struct Template {
 
 template <class W>
 void addTemplates(const ClusterView& state, std::string_view ns, const Labels& ns_labels,
-                  std::vector<Target>& out, std::vector<Template>& all) {
+                  const ambient::EnablementSelectors& enablement, std::vector<Target>& out,
+                  std::vector<Template>& all) {
   for (const W* w : state.list<W>(ns)) {
     all.push_back({W::kKind, w});
     if (w->spec.host_network) {
@@ -60,7 +61,7 @@ void addTemplates(const ClusterView& state, std::string_view ns, const Labels& n
     Target t{ObjectKey{W::kKind, w->ns, w->name}, w->pod_labels, &w->spec};
     if (isWaypointName(state, ns, w->pod_labels)) {
       t.role = Target::Role::kWaypoint;
-    } else if (ambient::isAmbientWorkload(ns_labels, w->pod_labels)) {
+    } else if (ambient::isAmbientWorkload(ns_labels, w->pod_labels, enablement)) {
       t.role = Target::Role::kAmbient;
     } else {
       continue;  // may become an HBONE sidecar below, from its pods' labels
@@ -81,14 +82,15 @@ bool listed(const std::vector<Target>& out, const ObjectKey& key) {
 
 }  // namespace
 
-std::vector<Target> hboneReceivers(const ClusterView& state, std::string_view ns) {
+std::vector<Target> hboneReceivers(const ClusterView& state, std::string_view ns,
+                                   const ambient::EnablementSelectors& enablement) {
   std::vector<Target> out;
   const Namespace* n = state.findNamespace(ns);
   const Labels ns_labels = n != nullptr ? n->labels : Labels();
   std::vector<Template> templates;
-  addTemplates<Deployment>(state, ns, ns_labels, out, templates);
-  addTemplates<StatefulSet>(state, ns, ns_labels, out, templates);
-  addTemplates<DaemonSet>(state, ns, ns_labels, out, templates);
+  addTemplates<Deployment>(state, ns, ns_labels, enablement, out, templates);
+  addTemplates<StatefulSet>(state, ns, ns_labels, enablement, out, templates);
+  addTemplates<DaemonSet>(state, ns, ns_labels, enablement, out, templates);
   const std::vector<const Pod*> pods = state.list<Pod>(ns);
   for (const Pod* pod : pods) {
     if (pod->spec.host_network || pod->phase == "Succeeded" || pod->phase == "Failed") {
@@ -111,7 +113,7 @@ std::vector<Target> hboneReceivers(const ClusterView& state, std::string_view ns
     t.probes_rewritten = sidecar;
     if (isWaypointName(state, ns, pod->labels)) {
       t.role = Target::Role::kWaypoint;
-    } else if (ambient::isAmbientWorkload(ns_labels, pod->labels)) {
+    } else if (ambient::isAmbientWorkload(ns_labels, pod->labels, enablement)) {
       t.role = Target::Role::kAmbient;
     } else if (sidecar && hboneSidecarLabels(pod->labels)) {
       t.role = Target::Role::kHboneSidecar;
@@ -140,13 +142,13 @@ std::vector<Target> hboneReceivers(const ClusterView& state, std::string_view ns
     // they select, and the Namespace for "any pod" when no Service selects any.
     bool any_service = false;
     for (const Service* svc : state.list<Service>(ns)) {
-      if (!svc->selector.empty() && ambient::isAmbientWorkload(ns_labels, svc->selector)) {
+      if (!svc->selector.empty() && ambient::isAmbientWorkload(ns_labels, svc->selector, enablement)) {
         out.push_back(Target{ObjectKey{Kind::kService, svc->ns, svc->name}, svc->selector,
                              nullptr, Target::Role::kAmbient});
         any_service = true;
       }
     }
-    if (!any_service && ambient::isAmbientWorkload(ns_labels, Labels())) {
+    if (!any_service && ambient::isAmbientWorkload(ns_labels, Labels(), enablement)) {
       out.push_back(Target{ObjectKey{Kind::kNamespace, "", std::string(ns)}, Labels(), nullptr,
                            Target::Role::kAmbient});
     }

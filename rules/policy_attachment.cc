@@ -227,16 +227,32 @@ TargetedPolicy targetedPolicy(const ClusterView& state, const ObjectKey& key) {
 std::vector<Attachment> attachedPolicies(const ClusterView& state, const Service* svc,
                                          const WaypointBinding& binding,
                                          const rules::MeshSettings& mesh) {
+  if (svc == nullptr) {
+    return attachedPolicies(state, static_cast<const ServiceTarget*>(nullptr), binding, mesh);
+  }
+  const ServiceTarget target{Kind::kService, svc->ns, svc->name};
+  return attachedPolicies(state, &target, binding, mesh);
+}
+
+std::vector<Attachment> attachedPolicies(const ClusterView& state, const ServiceTarget* target,
+                                         const WaypointBinding& binding,
+                                         const rules::MeshSettings& mesh) {
   std::vector<Attachment> out;
   if (!binding.bound()) {
     return out;
   }
-  if (svc != nullptr) {
-    for (const TargetedPolicy& p : targetedPoliciesIn(state, svc->ns)) {
+  if (target != nullptr) {
+    const bool is_entry = target->kind == Kind::kServiceEntry;
+    for (const TargetedPolicy& p : targetedPoliciesIn(state, target->ns)) {
       for (size_t i = 0; i < p.refs->size(); ++i) {
         const TargetRef& ref = (*p.refs)[i];
-        if (refIsService(ref) && ref.name == svc->name && (ref.ns.empty() || ref.ns == svc->ns)) {
-          out.push_back({p.key, i, "Service " + svc->name});
+        const bool kind_matches =
+            is_entry ? (ref.group == kIstioNetworkingGroup && ref.kind == "ServiceEntry")
+                     : refIsService(ref);
+        if (kind_matches && ref.name == target->name &&
+            (ref.ns.empty() || ref.ns == target->ns)) {
+          out.push_back({p.key, i, std::string(is_entry ? "ServiceEntry " : "Service ") +
+                                       target->name});
         }
       }
     }

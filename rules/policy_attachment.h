@@ -104,6 +104,19 @@ std::vector<Attachment> attachedPolicies(const ClusterView& state, const Service
                                          const WaypointBinding& binding,
                                          const rules::MeshSettings& mesh);
 
+// A destination that binds to a waypoint for service traffic: a Service, or a ServiceEntry
+// (egress waypoints; policies target it with {group: networking.istio.io, kind: ServiceEntry}).
+struct ServiceTarget {
+  Kind kind = Kind::kService;  // kService or kServiceEntry
+  std::string ns;
+  std::string name;
+};
+
+// Same as above for a Service or ServiceEntry target (nullptr: workload traffic).
+std::vector<Attachment> attachedPolicies(const ClusterView& state, const ServiceTarget* target,
+                                         const WaypointBinding& binding,
+                                         const rules::MeshSettings& mesh);
+
 // Returns true when `value` matches an AuthorizationPolicy string pattern the way ztunnel's
 // converted policy does: "*" any (presence), "*x" suffix, "x*" prefix, else exact
 // ([I] pilot/pkg/serviceregistry/ambient/authorization.go stringToMatch).

@@ -56,9 +56,12 @@ std::vector<rules::Finding> Reviewer::review(const ClusterView& state, const Cha
   return after;
 }
 
-Namespace enrolled(const Namespace& ns) {
+Namespace enrolled(const Namespace& ns, const ambient::EnablementSelectors& enablement) {
   Namespace n = ns;
-  n.labels.set(std::string(ambient::kDataplaneModeLabel), "ambient");
+  const Labels enroll = enablement.enrollLabels();  // items() refers into it
+  for (const auto& [k, v] : enroll.items()) {
+    n.labels.set(k, v);
+  }
   n.labels.erase(ambient::kInjectionLabel);
   n.labels.erase(ambient::kRevLabel);
   return n;
@@ -69,7 +72,7 @@ std::vector<rules::Finding> Reviewer::reviewNamespace(const ClusterView& state, 
   const rules::Subject subject = rules::Subject::namespaceNamed(std::string(ns));
   std::vector<rules::Finding> out = evaluate(state, subject, nullptr, /*preflight=*/true);
   const Namespace* current = state.findNamespace(ns);
-  if (!what_if || (current != nullptr && ambient::isAmbientNamespace(current->labels))) {
+  if (!what_if || (current != nullptr && ambient::isAmbientNamespace(current->labels, mesh_.enablement))) {
     return out;
   }
   Namespace base;
@@ -82,7 +85,7 @@ std::vector<rules::Finding> Reviewer::reviewNamespace(const ClusterView& state, 
   for (const auto& f : out) {
     seen.insert(f.identity());
   }
-  for (auto& f : evaluate(OverlayView(state, AnyObject(enrolled(base))), subject, nullptr,
+  for (auto& f : evaluate(OverlayView(state, AnyObject(enrolled(base, mesh_.enablement))), subject, nullptr,
                           /*preflight=*/true)) {
     if (seen.insert(f.identity()).second) {
       out.push_back(std::move(f));

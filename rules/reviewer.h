@@ -35,7 +35,7 @@ class Reviewer {
   std::vector<rules::Finding> review(const ClusterView& state, const Change& change) const;
 
   // Returns the findings for namespace ns as it is; when it is not ambient yet (and `what_if`),
-  // also as it would be if enrolled now (dataplane-mode=ambient, injection labels removed).
+  // also as it would be if enrolled now (the enablement selectors' labels, injection labels removed).
   std::vector<rules::Finding> reviewNamespace(const ClusterView& state, std::string_view ns,
                                               bool what_if = true) const;
 
@@ -55,7 +55,8 @@ class Reviewer {
 };
 
 // Returns the namespace labels after enrollment the way ambient-guard's mutation does it:
-// istio.io/dataplane-mode=ambient, istio-injection and istio.io/rev removed.
-Namespace enrolled(const Namespace& ns);
+// the enrollment labels of the enablement selectors (istio.io/dataplane-mode=ambient by
+// default), istio-injection and istio.io/rev removed.
+Namespace enrolled(const Namespace& ns, const ambient::EnablementSelectors& enablement);
 
 }  // namespace ambient_guard

@@ -14,6 +14,7 @@
 
 #include "model/cluster_state.h"
 #include "model/objects.h"
+#include "rules/enablement.h"
 
 namespace ambient_guard::rules {
 
@@ -31,6 +32,9 @@ struct MeshSettings {
   // `--istio-version` ("1.31" or "1.31.1"); empty: read istiod's image tag from the state
   // (rules/istio_version.h).
   std::string istio_version;
+  // istio-cni's AMBIENT_ENABLEMENT_SELECTOR: `--ambient-enablement-selector`, else the state's
+  // istio-cni-config ConfigMap (resolveEnablement), else Istio's default selectors.
+  ambient::EnablementSelectors enablement;
 };
 
 // What a rule evaluation is about.

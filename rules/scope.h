@@ -54,7 +54,7 @@ void forEachCoveringPolicy(const RuleContext& ctx, Fn fn, bool root_selectors_ap
     return;
   }
   const std::string& n = ctx.subject.key.name;
-  if (!ambient::isAmbientNamespace(ctx.state, n)) {
+  if (!ambient::isAmbientNamespace(ctx.state, n, ctx.mesh.enablement)) {
     return;
   }
   const std::vector<std::string> just_n{n};

@@ -6,7 +6,11 @@
 //     Service or its Namespace) to a ready waypoint that serves service traffic;
 //   - a Gateway must exist in the policy's namespace and be a waypoint (not waypoint-for=none) or
 //     a Gateway of an Istio-managed class (an ingress gateway);
-//   - a GatewayClass must be `istio-waypoint` and the policy must live in the root namespace.
+//   - a GatewayClass must be `istio-waypoint` and the policy must live in the root namespace;
+//   - a Service that an ingress gateway routes to (a VirtualService bound to a gateway other
+//     than `mesh`) must set istio.io/ingress-use-waypoint=true (or its Namespace must), else the
+//     ingress requests bypass the waypoint and the policy (Istio 1.31 docs/ambient/usage/waypoint
+//     "Ingress gateways and waypoints").
 //
 // Why: sidecars and ztunnel ignore every policy with targetRefs ("if targetRef is specified,
 // ignore the policy altogether", [I] pilot/pkg/model/policyattachment.go:127-137;
@@ -29,7 +33,8 @@
 // Fires on AuthorizationPolicy / RequestAuthentication / WasmPlugin writes and, in `check`, for
 // every namespace. A binding that a Service, Namespace or Gateway write takes away is
 // waypoint-in-use's to report (deny), so admission of a Namespace does not repeat it here.
-// ServiceEntry and classic networking.istio.io Gateway targets are not checked (not modelled).
+// ServiceEntry targets resolve through the ServiceEntry's use-waypoint binding (egress
+// waypoints); classic networking.istio.io Gateway targets are not checked (not modelled).
 // Default: warn.
 #pragma once
 

@@ -6,6 +6,7 @@
 #include "rules/ambient.h"
 #include "rules/policy_attachment.h"
 #include "rules/scope.h"
+#include "rules/unsupported_in_ambient_egress.h"
 
 namespace ambient_guard::rules {
 namespace {
@@ -15,7 +16,8 @@ constexpr RuleDoc kDoc{
     Action::kWarn,
     "An ambient namespace has no EnvoyFilter, WasmPlugin or TrafficExtension without "
     "targetRefs, no Sidecar "
-    "resource, and no DestinationRule subsets that mesh VirtualServices route to.",
+    "resource, no DestinationRule subsets that mesh VirtualServices route to, and no "
+    "client-side egress routing or TLS origination for external hosts that no waypoint applies.",
     "ztunnel ignores all of them and waypoints never apply selector-based extensions or subsets "
     "from HTTPRoutes: filters, plugins, Sidecar egress limits and subset routing silently stop "
     "once the sidecars are gone.",
@@ -127,7 +129,7 @@ void checkDestinationRule(const RuleContext& ctx, const DestinationRule& dr,
   const std::string host_ns = ambient::hostNamespace(dr.host, dr.ns);
   const std::string svc = serviceName(dr.host);
   if (host_ns.empty() || svc.empty() || (!only_ns.empty() && host_ns != only_ns) ||
-      !ambient::isAmbientNamespace(ctx.state, host_ns)) {
+      !ambient::isAmbientNamespace(ctx.state, host_ns, ctx.mesh.enablement)) {
     return;
   }
   const std::set<std::string> subsets(dr.subsets.begin(), dr.subsets.end());
@@ -192,16 +194,23 @@ void UnsupportedInAmbient::evaluate(const RuleContext& ctx, std::vector<Finding>
       ctx, [&](const TrafficExtension& te, const std::vector<std::string>& nss,
                const std::string& ns) { checkExtension(ctx, te, nss, ns, out); });
   if (!ctx.subject.isNamespace()) {
-    if (ctx.subject.key.kind == Kind::kDestinationRule) {
-      if (const DestinationRule* dr =
-              ctx.state.find<DestinationRule>(ctx.subject.key.ns, ctx.subject.key.name)) {
+    const ObjectKey& key = ctx.subject.key;
+    if (key.kind == Kind::kDestinationRule) {
+      if (const DestinationRule* dr = ctx.state.find<DestinationRule>(key.ns, key.name)) {
         checkDestinationRule(ctx, *dr, "", out);
+      }
+    }
+    if (key.kind == Kind::kDestinationRule || key.kind == Kind::kVirtualService) {
+      for (const std::string& ns : ctx.state.namespaceNames()) {
+        if (ambient::isAmbientNamespace(ctx.state, ns, ctx.mesh.enablement)) {
+          checkClientEgress(ctx, kDoc, ns, &key, out);
+        }
       }
     }
     return;
   }
   const std::string& n = ctx.subject.key.name;
-  if (!ambient::isAmbientNamespace(ctx.state, n)) {
+  if (!ambient::isAmbientNamespace(ctx.state, n, ctx.mesh.enablement)) {
     return;
   }
   for (const std::string& ns : ctx.state.namespaceNames()) {
@@ -209,6 +218,7 @@ void UnsupportedInAmbient::evaluate(const RuleContext& ctx, std::vector<Finding>
       checkDestinationRule(ctx, *dr, n, out);
     }
   }
+  checkClientEgress(ctx, kDoc, n, nullptr, out);
 }
 
 }  // namespace ambient_guard::rules

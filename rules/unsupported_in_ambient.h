@@ -5,7 +5,11 @@
 //   - a Sidecar resource;
 //   - a WasmPlugin without targetRefs (selector or namespace-wide);
 //   - DestinationRule subsets for its hosts that mesh VirtualServices route to (HTTPRoute cannot
-//     name a subset).
+//     name a subset);
+//   - client-side egress configuration its pods see (exportTo) for an external host whose
+//     ServiceEntry is not bound to a waypoint: a mesh VirtualService that routes the host to an
+//     egress gateway, a DestinationRule that originates TLS (SIMPLE/MUTUAL) to it
+//     (rules/unsupported_in_ambient_egress.h).
 // A root-namespace EnvoyFilter / WasmPlugin without a selector covers every ambient namespace.
 // Selectors that pick gateway pods (gateway-name label, `istio: ingressgateway`) are left alone:
 // gateways run Envoy and keep applying them; so are subsets that only ingress VirtualServices use.
@@ -28,8 +32,8 @@
 //     workloadSelector: {labels: {app: cart}}
 //     configPatches: [...]
 //
-// Fires on EnvoyFilter, Sidecar, WasmPlugin and DestinationRule writes and on namespace
-// enrollment. Default: warn.
+// Fires on EnvoyFilter, Sidecar, WasmPlugin, TrafficExtension, DestinationRule and VirtualService
+// writes and on namespace enrollment. Default: warn.
 #pragma once
 
 #include "rules/rule.h"

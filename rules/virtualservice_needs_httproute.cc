@@ -54,7 +54,7 @@ void check(const RuleContext& ctx, const VirtualService& vs, const std::string& 
   for (const std::string& host : vs.hosts) {
     std::string ns = ambient::hostNamespace(host, vs.ns);
     if (ns.empty() || (!only_ns.empty() && ns != only_ns) ||
-        !ambient::isAmbientNamespace(ctx.state, ns)) {
+        !ambient::isAmbientNamespace(ctx.state, ns, ctx.mesh.enablement)) {
       continue;
     }
     ambient_hosts.push_back(host);
@@ -131,7 +131,7 @@ void VirtualServiceNeedsHttpRoute::evaluate(const RuleContext& ctx,
     return;
   }
   const std::string& n = ctx.subject.key.name;
-  if (!ambient::isAmbientNamespace(ctx.state, n)) {
+  if (!ambient::isAmbientNamespace(ctx.state, n, ctx.mesh.enablement)) {
     return;
   }
   // A VirtualService in any namespace may route this namespace's hosts (FQDN hosts).

@@ -12,6 +12,11 @@
 // ([I] pilot/pkg/serviceregistry/ambient/waypoints.go:98-206, status.go:23-64); the mismatch was
 // found by the istiod differential test (tests/e2e/test_istiod.sh, issue 15).
 //
+// A usable primary with an unusable canary (istio.io/use-waypoint-canary, Istio 1.31: missing,
+// not ready, not admitting, not serving service traffic, the same as the primary, or an invalid
+// istio.io/use-waypoint-canary-weight) is reported too: istiod ignores the canary, keeps the
+// primary alone and says why only in istio.io/WaypointBound.
+//
 // Violating example (namespace bookinfo is ambient; waypoint serves workload traffic only):
 //   apiVersion: v1
 //   kind: Service

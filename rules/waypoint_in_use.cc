@@ -1,6 +1,7 @@
 #include "rules/waypoint_in_use.h"
 
 #include <map>
+#include <optional>
 #include <set>
 
 #include "rules/ambient.h"
@@ -12,10 +13,11 @@ namespace {
 constexpr RuleDoc kDoc{
     "waypoint-in-use",
     Action::kDeny,
-    "A waypoint Gateway is not deleted or changed (class, waypoint-for, listeners), and "
-    "istio.io/use-waypoint is not removed or repointed on a Service or Namespace, while "
-    "targetRef'd AuthorizationPolicies, RequestAuthentications, WasmPlugins or TrafficExtensions "
-    "depend on it.",
+    "A waypoint Gateway is not deleted or changed (class, waypoint-for, listeners), "
+    "istio.io/use-waypoint is not removed or repointed on a Service, ServiceEntry or Namespace, "
+    "and traffic is not shifted to a canary waypoint (istio.io/use-waypoint-canary*) lacking "
+    "the primary's Gateway-targeted policies, while targetRef'd AuthorizationPolicies, "
+    "RequestAuthentications, WasmPlugins or TrafficExtensions depend on it.",
     "Only waypoints enforce targetRef'd policies. Take the waypoint away and the traffic goes "
     "straight to the pods: ALLOW rules stop restricting, DENY rules stop blocking, JWTs stop "
     "being validated, silently. Istio has no fallback to another waypoint.",
@@ -27,43 +29,122 @@ kubectl label service reviews -n bookinfo istio.io/use-waypoint-)",
 kubectl delete authorizationpolicy reviews-get -n bookinfo   # or retarget it
 kubectl delete gateway waypoint -n bookinfo)"};
 
-// Traffic that a waypoint serves: a Service's (service traffic) or a namespace's pods
-// (workload traffic, svc == nullptr).
+// Traffic that a waypoint serves: a Service's or a ServiceEntry's (service traffic) or a
+// namespace's pods (workload traffic, labels == nullptr).
 struct User {
   std::string label;  // "Service bookinfo/reviews", "pods of namespace bookinfo"
-  const Service* svc = nullptr;
+  Kind kind = Kind::kService;  // kService, kServiceEntry, or kNamespace for pods
   std::string ns;
+  std::string name;
+  const Labels* labels = nullptr;
+  std::string canary_weight;  // istio.io/use-waypoint-canary-weight of the object
+
+  bool pods() const { return labels == nullptr; }
 };
 
-// One targetRef of one policy applied by a waypoint to one user's traffic.
+User serviceUser(const Service& svc) {
+  return {"Service " + svc.ns + "/" + svc.name, Kind::kService, svc.ns, svc.name, &svc.labels,
+          svc.waypoint_canary_weight};
+}
+
+User entryUser(const ServiceEntry& se) {
+  return {"ServiceEntry " + se.ns + "/" + se.name, Kind::kServiceEntry, se.ns, se.name,
+          &se.labels, se.waypoint_canary_weight};
+}
+
+User podsUser(const std::string& ns) {
+  return {"pods of namespace " + ns, Kind::kNamespace, ns, "", nullptr, ""};
+}
+
+// One targetRef of one policy applied by the waypoint(s) that carry one user's traffic.
 struct Edge {
   ambient::Attachment attachment;
   std::string user;
-  std::string waypoint;  // "ns/name"
+  std::set<std::string> waypoints;  // "ns/name" of each waypoint carrying the traffic
 };
 
 using Edges = std::map<std::string, Edge>;  // keyed by policy|ref|user
 
+// The waypoints a user's traffic goes through: the primary, and a canary that carries traffic.
+struct Route {
+  ambient::WaypointBinding primary;
+  ambient::WaypointCanary canary;
+};
+
+Route routeOf(const ClusterView& state, const User& u) {
+  Route r;
+  r.primary = ambient::resolveWaypoint(
+      state, u.ns, u.labels, u.pods() ? ambient::TrafficType::kWorkload : ambient::TrafficType::kService);
+  if (!u.pods()) {  // canaries are not supported on pods (istio.io docs/ambient/usage/waypoint)
+    r.canary = ambient::resolveCanary(state, u.ns, u.labels, u.canary_weight, r.primary);
+  }
+  return r;
+}
+
 void addEdges(const ClusterView& state, const User& user, const MeshSettings& mesh, Edges& out) {
-  const ambient::WaypointBinding b =
-      ambient::resolveWaypoint(state, user.ns, user.svc != nullptr ? &user.svc->labels : nullptr,
-                               user.svc != nullptr ? ambient::TrafficType::kService
-                                                   : ambient::TrafficType::kWorkload);
-  for (ambient::Attachment& a : ambient::attachedPolicies(state, user.svc, b, mesh)) {
+  const Route route = routeOf(state, user);
+  std::optional<ambient::ServiceTarget> target;
+  if (!user.pods()) {
+    target = ambient::ServiceTarget{user.kind, user.ns, user.name};
+  }
+  const ambient::ServiceTarget* t = target ? &*target : nullptr;
+  const std::string primary = route.primary.ns + "/" + route.primary.name;
+  std::vector<ambient::Attachment> attached = ambient::attachedPolicies(state, t, route.primary, mesh);
+  std::set<std::string> waypoints{primary};
+  if (route.canary.carriesTraffic()) {
+    // The traffic is split per connection: a policy is enforced on all of it only when both
+    // waypoints apply it. Service-targeted policies do; a Gateway-targeted one applies only at
+    // the Gateway it names ("Replicate it on the canary before shifting traffic").
+    const std::string canary = route.canary.ns + "/" + route.canary.name;
+    std::vector<ambient::Attachment> at_canary =
+        ambient::attachedPolicies(state, t, route.canary.binding, mesh);
+    std::set<ObjectKey> canary_policies;
+    for (const ambient::Attachment& a : at_canary) {
+      canary_policies.insert(a.policy);
+    }
+    if (route.canary.weight == 100) {
+      attached = std::move(at_canary);
+      waypoints = {canary};
+    } else {
+      std::set<ObjectKey> primary_policies;
+      for (const ambient::Attachment& a : attached) {
+        primary_policies.insert(a.policy);
+      }
+      std::erase_if(attached, [&](const ambient::Attachment& a) {
+        return canary_policies.count(a.policy) == 0;
+      });
+      for (ambient::Attachment& a : at_canary) {
+        if (primary_policies.count(a.policy) != 0) {
+          attached.push_back(std::move(a));  // a second ref of a policy applied at both
+        }
+      }
+      waypoints.insert(canary);
+    }
+  }
+  for (ambient::Attachment& a : attached) {
     std::string key = a.policy.str() + "|" + std::to_string(a.ref_index) + "|" + user.label;
-    out.emplace(std::move(key), Edge{std::move(a), user.label, b.ns + "/" + b.name});
+    out.emplace(std::move(key), Edge{std::move(a), user.label, waypoints});
   }
 }
 
-// Returns the value of istio.io/use-waypoint that applies to a Service (its own, else its
-// namespace's), or nullptr.
-const std::string* useWaypointName(const Labels* svc_labels, const Namespace* ns) {
-  if (svc_labels != nullptr) {
-    if (const std::string* v = svc_labels->get(ambient::kUseWaypointLabel)) {
-      return v;
-    }
+// Returns the labels that carry an object's waypoint binding: its own when it sets
+// istio.io/use-waypoint, else its namespace's (waypoints.go:129-145; a namespace canary applies
+// only to objects that inherit the primary).
+const Labels* bindingLabels(const Labels* object_labels, const Namespace* ns) {
+  if (object_labels != nullptr && object_labels->has(ambient::kUseWaypointLabel)) {
+    return object_labels;
   }
-  return ns != nullptr ? ns->labels.get(ambient::kUseWaypointLabel) : nullptr;
+  return ns != nullptr ? &ns->labels : nullptr;
+}
+
+// Returns true when the binding labels name the waypoint `name` as primary or canary.
+bool namesWaypoint(const Labels* labels, const std::string& name, bool with_canary) {
+  if (labels == nullptr) {
+    return false;
+  }
+  const std::string* wp = labels->get(ambient::kUseWaypointLabel);
+  const std::string* canary = labels->get(ambient::kUseWaypointCanaryLabel);
+  return (wp != nullptr && *wp == name) || (with_canary && canary != nullptr && *canary == name);
 }
 
 // Returns the users whose traffic the write to the subject can move off a waypoint.
@@ -78,15 +159,26 @@ std::vector<User> usersOf(const ClusterView& state, const Subject& subject) {
     // Services without a label of their own take the namespace's (waypoints.go:129-145).
     for (const Service* svc : state.list<Service>(key.name)) {
       if (!svc->labels.has(ambient::kUseWaypointLabel)) {
-        users.push_back({"Service " + svc->ns + "/" + svc->name, svc, svc->ns});
+        users.push_back(serviceUser(*svc));
       }
     }
-    users.push_back({"pods of namespace " + key.name, nullptr, key.name});
+    for (const ServiceEntry* se : state.list<ServiceEntry>(key.name)) {
+      if (!se->labels.has(ambient::kUseWaypointLabel)) {
+        users.push_back(entryUser(*se));
+      }
+    }
+    users.push_back(podsUser(key.name));
     return users;
   }
   if (key.kind == Kind::kService) {
     if (const Service* svc = state.find<Service>(key.ns, key.name)) {
-      users.push_back({"Service " + svc->ns + "/" + svc->name, svc, svc->ns});
+      users.push_back(serviceUser(*svc));
+    }
+    return users;
+  }
+  if (key.kind == Kind::kServiceEntry) {
+    if (const ServiceEntry* se = state.find<ServiceEntry>(key.ns, key.name)) {
+      users.push_back(entryUser(*se));
     }
     return users;
   }
@@ -97,61 +189,89 @@ std::vector<User> usersOf(const ClusterView& state, const Subject& subject) {
   for (const std::string& ns : state.namespaceNames()) {
     const Namespace* n = state.findNamespace(ns);
     for (const Service* svc : state.list<Service>(ns)) {
-      const std::string* wp = useWaypointName(&svc->labels, n);
-      if (wp != nullptr && *wp == key.name) {
-        users.push_back({"Service " + svc->ns + "/" + svc->name, svc, svc->ns});
+      if (namesWaypoint(bindingLabels(&svc->labels, n), key.name, true)) {
+        users.push_back(serviceUser(*svc));
       }
     }
-    const std::string* wp = useWaypointName(nullptr, n);
-    if (wp != nullptr && *wp == key.name) {
-      users.push_back({"pods of namespace " + ns, nullptr, ns});
+    for (const ServiceEntry* se : state.list<ServiceEntry>(ns)) {
+      if (namesWaypoint(bindingLabels(&se->labels, n), key.name, true)) {
+        users.push_back(entryUser(*se));
+      }
+    }
+    if (namesWaypoint(bindingLabels(nullptr, n), key.name, false)) {
+      users.push_back(podsUser(ns));
     }
   }
   return users;
 }
 
-// Returns the edges of the subject's users in `state`; for a Gateway subject only those through
-// that Gateway.
-Edges edgesOf(const ClusterView& state, const Subject& subject, const MeshSettings& mesh) {
+// Returns the edges of the subject's users in `state`; with `through`, only those whose traffic
+// passes that waypoint ("ns/name").
+Edges edgesOf(const ClusterView& state, const Subject& subject, const MeshSettings& mesh,
+              const std::string& through = "") {
   Edges edges;
   for (const User& u : usersOf(state, subject)) {
     addEdges(state, u, mesh, edges);
   }
-  if (!subject.isNamespace() && subject.key.kind == Kind::kGateway) {
-    const std::string wp = subject.key.ns + "/" + subject.key.name;
-    std::erase_if(edges, [&](const auto& kv) { return kv.second.waypoint != wp; });
+  if (!through.empty()) {
+    std::erase_if(edges, [&](const auto& kv) { return kv.second.waypoints.count(through) == 0; });
   }
   return edges;
 }
 
+// The waypoint labels and canary weight of an object, before or after the write.
+struct Binding {
+  const Labels* labels = nullptr;
+  std::string weight;
+};
+
 // Describes the write, and names the field it changed.
 std::pair<std::string, std::string> describeWrite(const RuleContext& ctx) {
   const ObjectKey& key = ctx.subject.key;
-  const std::string label_field = "metadata.labels[istio.io/use-waypoint]";
-  auto labelChange = [&](const Labels* before, const Labels* after, const std::string& what) {
-    const std::string* b = before != nullptr ? before->get(ambient::kUseWaypointLabel) : nullptr;
-    const std::string* a = after != nullptr ? after->get(ambient::kUseWaypointLabel) : nullptr;
-    if (b != nullptr && a == nullptr) {
-      return std::make_pair("Removing istio.io/use-waypoint=" + *b + " from " + what, label_field);
+  auto labelChange = [&](const Binding& before, const Binding& after, const std::string& what) {
+    for (std::string_view k : {ambient::kUseWaypointLabel, ambient::kUseWaypointNamespaceLabel,
+                               ambient::kUseWaypointCanaryLabel,
+                               ambient::kUseWaypointCanaryNamespaceLabel}) {
+      const std::string field = "metadata.labels[" + std::string(k) + "]";
+      const std::string* b = before.labels != nullptr ? before.labels->get(k) : nullptr;
+      const std::string* a = after.labels != nullptr ? after.labels->get(k) : nullptr;
+      if (b != nullptr && a == nullptr) {
+        return std::make_pair("Removing " + std::string(k) + "=" + *b + " from " + what, field);
+      }
+      if (b == nullptr && a != nullptr) {
+        return std::make_pair("Setting " + std::string(k) + "=" + *a + " on " + what, field);
+      }
+      if (b != nullptr && *a != *b) {
+        return std::make_pair(
+            "Changing " + std::string(k) + " on " + what + " from " + *b + " to " + *a, field);
+      }
     }
-    if (b != nullptr && a != nullptr && *a != *b) {
-      return std::make_pair("Changing istio.io/use-waypoint on " + what + " from " + *b + " to " +
-                                *a,
-                            label_field);
+    if (before.weight != after.weight) {
+      auto shown = [](const std::string& w) { return w.empty() ? std::string("(unset)") : w; };
+      return std::make_pair("Changing " + std::string(ambient::kUseWaypointCanaryWeightAnnotation) +
+                                " on " + what + " from " + shown(before.weight) + " to " +
+                                shown(after.weight),
+                            "metadata.annotations[" +
+                                std::string(ambient::kUseWaypointCanaryWeightAnnotation) + "]");
     }
     return std::make_pair("This change to " + what, std::string("metadata.labels"));
   };
+  auto bindingOf = [](const auto* o) {
+    return o != nullptr ? Binding{&o->labels, o->waypoint_canary_weight} : Binding{};
+  };
   if (ctx.subject.isNamespace()) {
-    const Namespace* b = ctx.before->findNamespace(key.name);
-    const Namespace* a = ctx.state.findNamespace(key.name);
-    return labelChange(b != nullptr ? &b->labels : nullptr, a != nullptr ? &a->labels : nullptr,
-                       "Namespace " + key.name);
+    return labelChange(bindingOf(ctx.before->findNamespace(key.name)),
+                       bindingOf(ctx.state.findNamespace(key.name)), "Namespace " + key.name);
   }
   if (key.kind == Kind::kService) {
-    const Service* b = ctx.before->find<Service>(key.ns, key.name);
-    const Service* a = ctx.state.find<Service>(key.ns, key.name);
-    return labelChange(b != nullptr ? &b->labels : nullptr, a != nullptr ? &a->labels : nullptr,
+    return labelChange(bindingOf(ctx.before->find<Service>(key.ns, key.name)),
+                       bindingOf(ctx.state.find<Service>(key.ns, key.name)),
                        "Service " + key.ns + "/" + key.name);
+  }
+  if (key.kind == Kind::kServiceEntry) {
+    return labelChange(bindingOf(ctx.before->find<ServiceEntry>(key.ns, key.name)),
+                       bindingOf(ctx.state.find<ServiceEntry>(key.ns, key.name)),
+                       "ServiceEntry " + key.ns + "/" + key.name);
   }
   const std::string what = "Gateway " + key.ns + "/" + key.name;
   const Gateway* b = ctx.before->find<Gateway>(key.ns, key.name);
@@ -175,18 +295,28 @@ std::pair<std::string, std::string> describeWrite(const RuleContext& ctx) {
   return {"This change to " + what, "spec"};
 }
 
-// Returns what the user's traffic gets after the write ("no waypoint (…)", "waypoint x/y").
+// Returns what the user's traffic gets after the write ("no waypoint (…)", "waypoint x/y"),
+// and sets `split` when a canary carries part of it.
 std::string afterText(const ClusterView& state, const std::string& user_label,
-                      const std::vector<User>& users_after) {
+                      const std::vector<User>& users_after, bool& split) {
   for (const User& u : users_after) {
     if (u.label != user_label) {
       continue;
     }
-    const ambient::WaypointBinding b = ambient::resolveWaypoint(
-        state, u.ns, u.svc != nullptr ? &u.svc->labels : nullptr,
-        u.svc != nullptr ? ambient::TrafficType::kService : ambient::TrafficType::kWorkload);
+    const Route r = routeOf(state, u);
+    const ambient::WaypointBinding& b = r.primary;
+    if (b.bound() && r.canary.carriesTraffic()) {
+      split = true;
+      return "sends " + std::to_string(r.canary.weight) + "% of new connections through canary "
+             "waypoint " + r.canary.ns + "/" + r.canary.name + " and the rest through waypoint " +
+             b.ns + "/" + b.name;
+    }
     if (b.bound()) {
-      return "uses waypoint " + b.ns + "/" + b.name + " instead";
+      std::string text = "uses waypoint " + b.ns + "/" + b.name + " instead";
+      if (!r.canary.problem().empty()) {
+        text += " (its canary is ignored: " + r.canary.problem() + ")";
+      }
+      return text;
     }
     return b.problem().empty() ? "has no waypoint" : "has no waypoint (" + b.problem() + ")";
   }
@@ -210,19 +340,33 @@ void WaypointInUse::evaluate(const RuleContext& ctx, std::vector<Finding>& out) 
     if (ctx.state.find<Service>(key.ns, key.name) == nullptr) {
       return;  // deleting the Service is not a waypoint change
     }
+  } else if (key.kind == Kind::kServiceEntry) {
+    if (ctx.state.find<ServiceEntry>(key.ns, key.name) == nullptr) {
+      return;  // deleting the ServiceEntry is not a waypoint change
+    }
   } else if (key.kind != Kind::kGateway) {
     return;
   }
-  const Edges before = edgesOf(*ctx.before, ctx.subject, ctx.mesh);
+  // For a Gateway write, the edges through that Gateway; compared with every edge after it, so
+  // that traffic a canary shared with the primary is not lost when the canary goes away.
+  const bool gateway = !ctx.subject.isNamespace() && key.kind == Kind::kGateway;
+  const Edges before =
+      edgesOf(*ctx.before, ctx.subject, ctx.mesh, gateway ? key.ns + "/" + key.name : "");
   if (before.empty()) {
     return;
   }
   const Edges after = edgesOf(ctx.state, ctx.subject, ctx.mesh);
-  // Edges are keyed by policy, ref and user, not by waypoint: a Service that moves to another
-  // waypoint keeps its Service-targeted policies, and loses only the old Gateway's.
+  // A policy is lost for a user when no targetRef of it applies to that user's traffic after the
+  // write, whichever waypoint applies it: a Service that moves to another waypoint keeps its
+  // Service-targeted policies and loses only the old Gateway's; a policy that targets both the
+  // primary and the canary Gateway stays when the canary goes.
+  std::set<std::pair<ObjectKey, std::string>> kept;
+  for (const auto& [k, e] : after) {
+    kept.emplace(e.attachment.policy, e.user);
+  }
   std::map<ObjectKey, std::vector<const Edge*>> lost;  // by policy, sorted
   for (const auto& [k, e] : before) {
-    if (after.count(k) == 0) {
+    if (kept.count({e.attachment.policy, e.user}) == 0) {
       lost[e.attachment.policy].push_back(&e);
     }
   }
@@ -255,9 +399,10 @@ void WaypointInUse::evaluate(const RuleContext& ctx, std::vector<Finding>& out) 
     names += (names.empty() ? "" : ", ") + policy.str();
   }
   std::string consequences;
+  bool split = false;
   for (const auto& u : users) {
     consequences += (consequences.empty() ? "" : "; ") + u + " " +
-                    afterText(ctx.state, u, users_after);
+                    afterText(ctx.state, u, users_after, split);
   }
   Finding f;
   f.rule = std::string(kDoc.id);
@@ -271,7 +416,14 @@ void WaypointInUse::evaluate(const RuleContext& ctx, std::vector<Finding>& out) 
               " on its waypoint: " + list + ". After the write: " + consequences +
               ". Sidecars and ztunnel ignore targetRef'd policies, so without the waypoint their "
               "rules are not applied (ALLOW no longer restricts, DENY no longer blocks, JWTs are "
-              "not validated). Fix: retarget or delete these policies first (or bind the "
+              "not validated). " +
+              (split ? std::string("A canary waypoint takes a share of the traffic, and a "
+                                   "policy that targets a waypoint Gateway applies only at the "
+                                   "Gateway it names (istio.io docs/ambient/usage/waypoint, "
+                                   "Istio 1.31): replicate these policies on the canary "
+                                   "Gateway before shifting traffic to it. ")
+                     : std::string()) +
+              "Fix: retarget or delete these policies first (or bind the "
               "traffic to another waypoint and move Gateway-targeted policies to it), then make "
               "this change.";
   f.summary = "[" + f.rule + "] " + key.str() + ": waypoint still enforces " + names;

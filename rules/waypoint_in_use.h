@@ -6,7 +6,12 @@
 //     istio.io/waypoint-for (no longer serving its Services or pods), or its listeners
 //     (allowedRoutes no longer admitting a client namespace);
 //   - removing, repointing or setting `none` on istio.io/use-waypoint (or
-//     use-waypoint-namespace) of a Service or Namespace.
+//     use-waypoint-namespace) of a Service, ServiceEntry (egress waypoint) or Namespace;
+//   - shifting traffic to a canary waypoint (istio.io/use-waypoint-canary, -canary-namespace,
+//     annotation istio.io/use-waypoint-canary-weight; Istio 1.31) that does not apply the
+//     Gateway-targeted policies of the primary: the traffic is split per connection, and a
+//     policy whose targetRef names a waypoint Gateway applies only at that Gateway
+//     (istio.io docs/ambient/usage/waypoint "Configuration attached to the waypoint").
 // A policy depends on a waypoint for some traffic when the waypoint applies it there: a
 // Service-targeted policy to its Service's traffic, a Gateway-targeted policy to the traffic of
 // that waypoint's Services and pods, a GatewayClass istio-waypoint policy (root namespace) to
@@ -26,7 +31,7 @@
 // Service reviews is bound to this waypoint):
 //   kubectl delete gateway waypoint -n bookinfo
 //
-// Evaluated on Gateway, Service and Namespace writes, comparing what the waypoints attach before
+// Evaluated on Gateway, Service, ServiceEntry and Namespace writes, comparing what the waypoints attach before
 // and after the write (RuleContext::before); deleting the Service or Namespace itself is not
 // reported. It reports nothing in `check`, which has no write (targetref-unresolved reports
 // policies that attach to nothing). Default: deny.

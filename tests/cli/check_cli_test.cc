@@ -265,6 +265,38 @@ TEST(CheckCli, IstioVersionFlag) {
   }
 }
 
+// Enrollment as istio-cni sees it: the enablement selector from istio-cni-config in the backup,
+// or --ambient-enablement-selector, decides the MODE and which namespaces are judged as ambient.
+TEST(CheckCli, EnablementSelector) {
+  const std::string dir = testing::tempDir();
+  const std::string ns = testing::writeFile(
+      dir, "ns.yaml",
+      "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: "
+      "{platform.example.com/mesh: ambient}}\n");
+  const std::string cm = testing::writeFile(
+      dir, "cm.yaml",
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio-cni-config, namespace: "
+      "istio-system}\ndata:\n  AMBIENT_ENABLEMENT_SELECTOR: |\n    - namespaceSelector: "
+      "{matchLabels: {platform.example.com/mesh: ambient}}\n");
+  auto mode = [](const ProcessResult& r) {
+    return byName(parseOut(r))["shop"].value("mode", "");
+  };
+  ProcessResult plain = runCli({"check", "-f", ns, "-o", "json"});
+  EXPECT_EQ(mode(plain), "none") << plain.err;
+  ProcessResult from_cm = runCli({"check", "-f", ns, "-f", cm, "-o", "json"});
+  EXPECT_EQ(mode(from_cm), "ambient") << from_cm.err;
+  ProcessResult from_flag =
+      runCli({"check", "-f", ns, "-o", "json", "--ambient-enablement-selector",
+              "[{namespaceSelector: {matchLabels: {platform.example.com/mesh: ambient}}}]"});
+  EXPECT_EQ(mode(from_flag), "ambient") << from_flag.err;
+  ProcessResult bad = runCli({"check", "-f", ns, "--ambient-enablement-selector", "{"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("failed to parse ambient enablement selector "
+                         "(--ambient-enablement-selector)"),
+            std::string::npos)
+      << bad.err;
+}
+
 TEST(CheckCli, ReadsStandardInput) {
   ProcessResult r = runCli({"check", "-f", "-", "-o", "json"}, readAll(kCluster));
   ASSERT_EQ(r.exit_code, 1) << r.err;

@@ -239,6 +239,8 @@ TEST(Deploy, WebhooksInterceptOnlyTheDesignKindsAndOperations) {
       {"networking.istio.io/envoyfilters", {{"CREATE", "UPDATE"}, "Namespaced"}},
       {"networking.istio.io/sidecars", {{"CREATE", "UPDATE"}, "Namespaced"}},
       {"extensions.istio.io/wasmplugins", {{"CREATE", "UPDATE"}, "Namespaced"}},
+      {"extensions.istio.io/trafficextensions", {{"CREATE", "UPDATE"}, "Namespaced"}},
+      {"networking.istio.io/serviceentries", {{"UPDATE", "DELETE"}, "Namespaced"}},
       {"gateway.networking.k8s.io/gateways", {{"UPDATE", "DELETE"}, "Namespaced"}},
       {"networking.k8s.io/networkpolicies", {{"CREATE", "UPDATE", "DELETE"}, "Namespaced"}},
   };
@@ -328,7 +330,9 @@ TEST(Deploy, NamespaceLabelRemovalStillReachesTheWebhook) {
       std::vector<std::string> keys = {"istio.io/dataplane-mode"};
       if (!w.mutating) {
         keys.insert(keys.end(), {"istio-injection", "istio.io/rev", "istio.io/use-waypoint",
-                                 "istio.io/use-waypoint-namespace"});
+                                 "istio.io/use-waypoint-namespace", "istio.io/use-waypoint-canary",
+                                 "istio.io/use-waypoint-canary-namespace",
+                                 "istio.io/use-waypoint-canary-weight"});
       }
       for (const auto& k : keys) {
         EXPECT_NE(conditions.find("'" + k + "'"), std::string::npos) << k;

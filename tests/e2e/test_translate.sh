@@ -14,6 +14,7 @@ test_translate_outputs_pass_server_dry_run() {
   local -A cases=(
     [authorization-policies]="-f authz-valid.yaml -f security-v1-AuthorizationPolicy.yaml -f authorizationpolicies.yaml --lockdown"
     [request-authentication-wasm]="-f security-v1-RequestAuthentication.yaml -f reqauth-valid.yaml -f wasm-valid.yaml -f extensions-v1alpha1-WasmPlugin.yaml --state authorizationpolicies.yaml --default-namespace httpbin"
+    [traffic-extension]="-f extensions-v1alpha1-TrafficExtension.yaml --state bookinfo.yaml --default-namespace default"
     [peer-authentication]="-f peerauth-valid.yaml -f security-v1-PeerAuthentication.yaml -f disabled.yaml"
     [bookinfo]="--state bookinfo.yaml --state bookinfo-destination-rule-all.yaml -f bookinfo-virtual-service-reviews-jason-v2-v3.yaml -f bookinfo-virtual-service-ratings-test-abort.yaml -f bookinfo-virtual-service-ratings-test-delay.yaml -f bookinfo-virtual-service-reviews-90-10.yaml -f bookinfo-virtual-service-details-v2.yaml -f bookinfo-fault-injection-details-v1.yaml -f bookinfo-gateway.yaml"
     [analyzer-virtualservices]="-f virtualservice_dupmatches.yaml -f virtualservice_overlappingmatches.yaml"

@@ -88,3 +88,91 @@ YAML
   kcap -n "$n" delete gateway.gateway.networking.k8s.io waypoint
   expect_krc 0 "deleting the waypoint after the policy is gone"
 }
+
+# Weighted waypoint canaries (Istio 1.31) and ServiceEntry (egress) bindings: the webhook filters
+# pass canary label and weight annotation changes and ServiceEntry label changes, and
+# waypoint-in-use refuses shifting traffic to a canary that lacks the primary's Gateway-targeted
+# policy, and unbinding a ServiceEntry a policy targets.
+test_enforce_waypoint_canary_and_service_entry() {
+  use_mode enforce
+  local n=e2e-wp-canary wp
+  ns "$n" istio.io/dataplane-mode=ambient
+  for wp in waypoint waypoint-v2; do
+    apply -n "$n" <<YAML
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: $wp
+  labels: {istio.io/waypoint-for: service}
+spec:
+  gatewayClassName: istio-waypoint
+  listeners:
+  - {name: mesh, port: 15008, protocol: HBONE}
+YAML
+    k -n "$n" patch gateway.gateway.networking.k8s.io "$wp" --subresource=status --type=merge -p '{
+      "status": {"addresses": [{"type": "IPAddress", "value": "10.96.0.101"}]}}' >/dev/null
+  done
+  apply -n "$n" <<YAML
+apiVersion: v1
+kind: Service
+metadata:
+  name: reviews
+  labels: {app: reviews, istio.io/use-waypoint: waypoint}
+spec:
+  selector: {app: reviews}
+  ports: [{name: http, port: 9080}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: httpbin.org
+  labels: {istio.io/use-waypoint: waypoint}
+spec:
+  hosts: [httpbin.org]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: waypoint}]
+  action: DENY
+  rules:
+  - to: [{operation: {paths: ["/admin/*"]}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: httpbin-get}
+spec:
+  targetRefs: [{group: networking.istio.io, kind: ServiceEntry, name: httpbin.org}]
+  action: ALLOW
+  rules:
+  - to: [{operation: {methods: ["GET"]}}]
+YAML
+  # A canary at weight 0 (the default) carries no traffic: allowed.
+  kcap -n "$n" label service reviews istio.io/use-waypoint-canary=waypoint-v2
+  expect_krc 0 "naming a canary at weight 0"
+  wait_until "$E2E_WATCH_DEADLINE" "shifting 5% to the canary refused once the policy is seen" \
+    waypoint_refused -n "$n" annotate service reviews istio.io/use-waypoint-canary-weight=5 \
+    --dry-run=server
+  kcap -n "$n" annotate service reviews istio.io/use-waypoint-canary-weight=5
+  expect_krc 1 "shifting traffic to a canary without the primary's Gateway policy"
+  expect_out 'admission webhook "services.validate.ambient-guard.io" denied the request: [waypoint-in-use]' \
+    "kubectl prints the denial"
+  expect_out "deny-admin" "the message names the policy the canary lacks"
+  # Replicating the policy on the canary makes the shift safe.
+  k -n "$n" patch authorizationpolicy deny-admin --type=merge -p '{"spec": {"targetRefs": [
+    {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "waypoint"},
+    {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "waypoint-v2"}]}}' >/dev/null
+  wait_until "$E2E_WATCH_DEADLINE" "the shift allowed once the replicated policy is seen" \
+    waypoint_allowed -n "$n" annotate service reviews istio.io/use-waypoint-canary-weight=5 \
+    --dry-run=server
+
+  # The ServiceEntry's binding is guarded like a Service's.
+  wait_until "$E2E_WATCH_DEADLINE" "unbinding the ServiceEntry refused once it is seen" \
+    waypoint_refused -n "$n" label serviceentry httpbin.org istio.io/use-waypoint- --dry-run=server
+  kcap -n "$n" label serviceentry httpbin.org istio.io/use-waypoint-
+  expect_krc 1 "unbinding a ServiceEntry that httpbin-get targets"
+  expect_out "httpbin-get" "the message names the dependent policy"
+}

@@ -114,6 +114,56 @@ TEST(Plan, NeedsWaypointNamespaceGetsTheWholeRunbookWithGatesAndRollback) {
   EXPECT_TRUE(contains(step(shop, "enroll")["watch"], "decision=\"denied\""));
 }
 
+// Ingress gateways bypass the waypoint unless istio.io/ingress-use-waypoint is set (istio.io
+// docs/ambient/usage/waypoint): the bind step sets it when an ingress VirtualService routes to a
+// Service of the namespace. And enrollment follows istio-cni's enablement selector.
+TEST(Plan, BindStepOptsIngressIntoTheWaypointAndEnrollFollowsTheSelector) {
+  const std::string dir = testing::tempDir();
+  const std::string extra = testing::writeFile(dir, "extra.yaml", R"(
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: shop-ingress, namespace: shop}
+spec:
+  hosts: ["shop.example.com"]
+  gateways: [istio-system/public-gateway]
+  http: [{route: [{destination: {host: reviews, port: {number: 9080}}}]}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-cni-config, namespace: istio-system}
+data:
+  AMBIENT_ENABLEMENT_SELECTOR: |
+    - namespaceSelector: {matchLabels: {platform.example.com/mesh: ambient}}
+      podSelector: {matchExpressions: [{key: istio.io/dataplane-mode, operator: NotIn, values: [none]}]}
+)");
+  auto r = runCli({"plan", "-f", kBackup, "-f", extra, "-o", "json", "-n", "shop"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json plan = json::parse(r.out);
+  const json& shop = byName(plan, "shop");
+  const json& bind = step(shop, "use-waypoint");
+  EXPECT_TRUE(contains(bind["commands"],
+                       "kubectl label namespace shop istio.io/ingress-use-waypoint=true"));
+  EXPECT_TRUE(contains(bind["rollback"], "istio.io/ingress-use-waypoint-"));
+  EXPECT_NE(bind["note"].get<std::string>().find("an ingress gateway routes to reviews"),
+            std::string::npos)
+      << bind["note"];
+  const json& enroll = step(shop, "enroll");
+  EXPECT_TRUE(contains(enroll["commands"],
+                       "kubectl label namespace shop platform.example.com/mesh=ambient"));
+  EXPECT_TRUE(contains(enroll["rollback"], "platform.example.com/mesh-"));
+  EXPECT_NE(enroll["note"].get<std::string>().find("ConfigMap istio-system/istio-cni-config"),
+            std::string::npos);
+  // Without them: neither.
+  const json plain = planJson();
+  EXPECT_FALSE(contains(step(byName(plain, "shop"), "use-waypoint")["commands"],
+                        "ingress-use-waypoint"));
+  // A selector istio-cni would refuse is a usage error.
+  auto bad = runCli({"plan", "-f", kBackup, "--ambient-enablement-selector",
+                     "[{podSelector: {matchExpressions: [{key: a, operator: In}]}}]"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("values set can't be empty"), std::string::npos) << bad.err;
+}
+
 // STRICT stays after the migration: it is what makes ztunnel refuse plaintext from outside the
 // mesh ([API] peer_authentication.proto: "STRICT mode is useful to ensure that connections that
 // bypass the mesh are not possible").

@@ -18,6 +18,7 @@ using ::ambient_guard::testing::objectFromYaml;
 using ::ambient_guard::testing::stateFromYaml;
 using Outcome = ZtunnelConversion::Outcome;
 using Status = WaypointBinding::Status;
+const EnablementSelectors kDefaultSelectors;
 
 Labels labels(std::vector<std::pair<std::string, std::string>> kv) { return Labels(std::move(kv)); }
 
@@ -64,8 +65,8 @@ TEST(Ambient, NamespaceModeSidecarWins) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    EXPECT_EQ(modeName(namespaceMode(c.ns)), modeName(c.mode));
-    EXPECT_EQ(isAmbientNamespace(c.ns), c.mode == DataplaneMode::kAmbient);
+    EXPECT_EQ(modeName(namespaceMode(c.ns, kDefaultSelectors)), modeName(c.mode));
+    EXPECT_EQ(isAmbientNamespace(c.ns, kDefaultSelectors), c.mode == DataplaneMode::kAmbient);
     EXPECT_EQ(namespaceInjectsSidecars(c.ns),
               c.mode == DataplaneMode::kSidecar || c.mode == DataplaneMode::kMixed);
   }
@@ -85,10 +86,10 @@ apiVersion: v1
 kind: Service
 metadata: {name: orphan, namespace: ghost}
 )");
-  EXPECT_TRUE(isAmbientNamespace(*state, "shop"));
-  EXPECT_FALSE(isAmbientNamespace(*state, "mixed"));
-  EXPECT_FALSE(isAmbientNamespace(*state, "ghost"));  // objects, but no Namespace object
-  EXPECT_FALSE(isAmbientNamespace(*state, "missing"));
+  EXPECT_TRUE(isAmbientNamespace(*state, "shop", kDefaultSelectors));
+  EXPECT_FALSE(isAmbientNamespace(*state, "mixed", kDefaultSelectors));
+  EXPECT_FALSE(isAmbientNamespace(*state, "ghost", kDefaultSelectors));  // objects, but no Namespace object
+  EXPECT_FALSE(isAmbientNamespace(*state, "missing", kDefaultSelectors));
 }
 
 TEST(Ambient, PodSidecarAndAmbientCapture) {
@@ -153,7 +154,7 @@ TEST(Ambient, PodSidecarAndAmbientCapture) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     EXPECT_EQ(podGetsSidecar(c.ns, c.pod), c.sidecar);
-    EXPECT_EQ(isAmbientWorkload(c.ns, c.pod), c.ambient);
+    EXPECT_EQ(isAmbientWorkload(c.ns, c.pod, kDefaultSelectors), c.ambient);
   }
 }
 

@@ -377,7 +377,7 @@ metadata: {name: empty, labels: {istio.io/dataplane-mode: ambient}}
 )");
   auto describe = [&](std::string_view ns) {
     std::vector<std::string> out;
-    for (const Target& t : hboneReceivers(*state, ns)) {
+    for (const Target& t : hboneReceivers(*state, ns, ambient::EnablementSelectors())) {
       out.push_back(t.key.str() + " " + std::string(roleName(t.role)));
     }
     return out;

@@ -257,5 +257,99 @@ metadata: {name: bookinfo, labels: {istio.io/dataplane-mode: ambient}})";
   EXPECT_EQ(reviewWrite(cluster, unlabel, "waypoint-in-use").size(), 1u);
 }
 
+// Ingress gateways bypass waypoints unless istio.io/ingress-use-waypoint is set (Istio 1.31
+// docs/ambient/usage/waypoint). Objects from samples/bookinfo/networking/bookinfo-gateway.yaml.
+TEST(TargetRefUnresolved, IngressBypassesTheWaypoint) {
+  auto ns = [](const std::string& extra) {
+    return "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: default\n"
+           "  labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint" +
+           extra + "}\n";
+  };
+  auto productpage = [](const std::string& extra) {
+    return "apiVersion: v1\nkind: Service\nmetadata:\n  name: productpage\n"
+           "  namespace: default\n  labels: {app: productpage" + extra + "}\n"
+           "spec: {selector: {app: productpage}, ports: [{port: 9080, name: http}]}\n";
+  };
+  const std::string rest = R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: default}
+spec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}
+status: {addresses: [{value: 10.0.0.9}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: bookinfo, namespace: default}
+spec:
+  hosts: ["*"]
+  gateways: [bookinfo-gateway]
+  http:
+  - match: [{uri: {exact: /productpage}}]
+    route: [{destination: {host: productpage, port: {number: 9080}}}]
+)";
+  const std::string policy = R"(apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: productpage-viewer, namespace: default}
+spec:
+  targetRefs: [{kind: Service, group: "", name: productpage}]
+  action: ALLOW
+  rules: [{to: [{operation: {methods: [GET]}}]}]
+)";
+  struct Case {
+    std::string name;
+    std::string cluster;
+    bool reported;
+  };
+  const std::vector<Case> cases = {
+      {"no label anywhere", docs({ns(""), productpage(""), rest}), true},
+      {"Service label", docs({ns(""), productpage(", istio.io/ingress-use-waypoint: \"true\""),
+                              rest}),
+       false},
+      {"Namespace label", docs({ns(", istio.io/ingress-use-waypoint: \"true\""), productpage(""),
+                                rest}),
+       false},
+      {"Service label false overrides the namespace",
+       docs({ns(", istio.io/ingress-use-waypoint: \"true\""),
+             productpage(", istio.io/ingress-use-waypoint: \"false\""), rest}),
+       true},
+      {"not a Go bool counts as false",
+       docs({ns(""), productpage(", istio.io/ingress-use-waypoint: \"yes\""), rest}), true},
+      {"a mesh-only VirtualService is not ingress",
+       docs({ns(""), productpage(""), R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: default}
+spec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}
+status: {addresses: [{value: 10.0.0.9}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: productpage, namespace: default}
+spec:
+  hosts: [productpage]
+  http: [{route: [{destination: {host: productpage}}]}]
+)"}),
+       false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto findings = reviewWrite(c.cluster, policy, kId);
+    if (!c.reported) {
+      EXPECT_TRUE(findings.empty()) << findings.front().message;
+      continue;
+    }
+    ASSERT_EQ(findings.size(), 1u);
+    EXPECT_EQ(findings[0].action, Action::kWarn);
+    EXPECT_EQ(findings[0].field, "spec.targetRefs[0]");
+    EXPECT_TRUE(anyMessageHas(findings, "VirtualService default/bookinfo (gateways "
+                                        "bookinfo-gateway) routes to it"));
+    EXPECT_TRUE(anyMessageHas(findings, "kubectl label service productpage -n default "
+                                        "istio.io/ingress-use-waypoint=true"));
+  }
+  // `check` reports it too.
+  EXPECT_EQ(checkNamespace(docs({ns(""), productpage(""), rest, policy}), "default", kId).size(),
+            1u);
+}
+
 }  // namespace
 }  // namespace ambient_guard::rules

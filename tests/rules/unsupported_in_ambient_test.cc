@@ -191,5 +191,187 @@ metadata: {name: legacy, labels: {istio.io/dataplane-mode: ambient}})";
   EXPECT_EQ(shop[0].object.str(), "DestinationRule shop/x");
 }
 
+// Client-side egress (rules/unsupported_in_ambient_egress.h), with the objects of Istio's
+// "Egress Gateways" and "Egress TLS Origination" tasks (istio.io docs/tasks/traffic-management/
+// egress/egress-gateway, egress-tls-origination).
+const std::string kEgressTask = R"(
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: cnn, namespace: default}
+spec:
+  hosts: [edition.cnn.com]
+  ports: [{number: 80, name: http-port, protocol: HTTP}, {number: 443, name: https, protocol: HTTPS}]
+  resolution: DNS
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: egressgateway-for-cnn, namespace: default}
+spec:
+  host: istio-egressgateway.istio-system.svc.cluster.local
+  subsets: [{name: cnn}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: direct-cnn-through-egress-gateway, namespace: default}
+spec:
+  hosts: [edition.cnn.com]
+  gateways: [istio-egressgateway, mesh]
+  http:
+  - match: [{gateways: [mesh], port: 80}]
+    route:
+    - destination: {host: istio-egressgateway.istio-system.svc.cluster.local, subset: cnn,
+                    port: {number: 80}}
+      weight: 100
+  - match: [{gateways: [istio-egressgateway], port: 80}]
+    route: [{destination: {host: edition.cnn.com, port: {number: 80}}, weight: 100}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: edition-cnn-com, namespace: default}
+spec:
+  host: edition.cnn.com
+  trafficPolicy:
+    portLevelSettings:
+    - port: {number: 80}
+      tls: {mode: SIMPLE}
+)";
+
+const std::string kDefaultSidecar = R"(
+apiVersion: v1
+kind: Namespace
+metadata: {name: default, labels: {istio-injection: enabled}}
+)";
+
+const std::string kDefaultAmbient = R"(apiVersion: v1
+kind: Namespace
+metadata: {name: default, labels: {istio.io/dataplane-mode: ambient}}
+)";
+
+TEST(UnsupportedInAmbient, ClientSideEgressStopsOnEnrollment) {
+  auto findings = reviewWrite(docs({kDefaultSidecar, kEgressTask}), kDefaultAmbient, kId);
+  std::vector<std::string> got;
+  for (const auto& f : findings) {
+    got.push_back(f.object.str() + " " + f.field);
+    EXPECT_EQ(f.action, Action::kWarn);
+    EXPECT_EQ(f.ns, "default");
+    EXPECT_NE(f.message.find("istio.io/use-waypoint"), std::string::npos) << f.message;
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "VirtualService default/direct-cnn-through-egress-gateway spec.hosts[0]",
+                     "DestinationRule default/edition-cnn-com "
+                     "spec.trafficPolicy.portLevelSettings[0].tls.mode"}));
+  EXPECT_NE(findings[0].message.find("routes edition.cnn.com from the mesh to "
+                                     "istio-egressgateway.istio-system.svc.cluster.local"),
+            std::string::npos)
+      << findings[0].message;
+  EXPECT_NE(findings[1].message.find("originates TLS (SIMPLE) to edition.cnn.com"),
+            std::string::npos)
+      << findings[1].message;
+  // `check` reports the same for the namespace (what-if enrollment).
+  EXPECT_EQ(checkNamespace(docs({kDefaultSidecar, kEgressTask}), "default", kId).size(), 2u);
+}
+
+TEST(UnsupportedInAmbient, ClientSideEgressCases) {
+  const std::string egress_waypoint = R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: istio-egress}
+spec:
+  gatewayClassName: istio-waypoint
+  listeners:
+  - {name: mesh, port: 15008, protocol: HBONE, allowedRoutes: {namespaces: {from: All}}}
+status: {addresses: [{value: 10.0.0.40}]}
+)";
+  // The ServiceEntry bound to an egress waypoint: the waypoint routes and originates TLS.
+  std::string bound = kEgressTask;
+  const std::string from = "metadata: {name: cnn, namespace: default}";
+  bound.replace(bound.find(from), from.size(),
+                "metadata:\n  name: cnn\n  namespace: default\n  labels: "
+                "{istio.io/use-waypoint: waypoint, istio.io/use-waypoint-namespace: "
+                "istio-egress}");
+  struct Case {
+    std::string name;
+    std::string cluster;
+    size_t findings;
+  };
+  const std::vector<Case> cases = {
+      {"ServiceEntry bound to an egress waypoint", docs({kDefaultSidecar, bound, egress_waypoint}),
+       0},
+      {"bound to a waypoint that does not exist", docs({kDefaultSidecar, bound}), 2},
+      {"egress objects exported to their own namespace only",
+       docs({R"(
+apiVersion: v1
+kind: Namespace
+metadata: {name: default, labels: {istio-injection: enabled}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: cnn, namespace: egress-config}
+spec:
+  hosts: [edition.cnn.com]
+  exportTo: ["."]
+  gateways: [mesh]
+  http: [{route: [{destination: {host: istio-egressgateway.istio-system.svc.cluster.local}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: cnn, namespace: egress-config}
+spec:
+  host: edition.cnn.com
+  exportTo: [egress-config]
+  trafficPolicy: {tls: {mode: MUTUAL}}
+)"}),
+       0},
+      {"ISTIO_MUTUAL is not TLS origination to the external host",
+       docs({kDefaultSidecar, R"(
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: cnn, namespace: default}
+spec:
+  host: edition.cnn.com
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+)"}),
+       0},
+      {"a mesh VirtualService for an in-cluster host is not egress",
+       docs({kDefaultSidecar, R"(
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews}}]}]
+)"}),
+       0},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    size_t egress = 0;
+    for (const auto& f : reviewWrite(c.cluster, kDefaultAmbient, kId)) {
+      egress += f.message.find("goes ambient") != std::string::npos ||
+                        f.summary.find("goes ambient") != std::string::npos
+                    ? 1
+                    : 0;
+    }
+    EXPECT_EQ(egress, c.findings);
+  }
+  // A VirtualService write in a cluster whose clients are already ambient is judged too.
+  auto on_write = reviewWrite(docs({kDefaultAmbient, R"(
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: cnn, namespace: default}
+spec: {hosts: [edition.cnn.com], ports: [{number: 80, name: http, protocol: HTTP}]}
+)"}),
+                              R"(apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: cnn, namespace: default}
+spec:
+  hosts: [edition.cnn.com]
+  http: [{route: [{destination: {host: istio-egressgateway.istio-system.svc.cluster.local}}]}]
+)",
+                              kId);
+  ASSERT_EQ(on_write.size(), 1u);
+  EXPECT_EQ(on_write[0].object.str(), "VirtualService default/cnn");
+}
+
 }  // namespace
 }  // namespace ambient_guard::rules

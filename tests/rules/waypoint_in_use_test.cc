@@ -390,6 +390,255 @@ status: {addresses: [{value: 10.0.0.12}]}
                   .empty());
 }
 
+// Weighted waypoint canaries (Istio 1.31), shaped like istio.io docs/ambient/usage/waypoint
+// "Shift traffic between waypoints": Service reviews on reviews-svc-waypoint, canary
+// reviews-svc-waypoint-v2 with istio.io/use-waypoint-canary-weight.
+TEST(WaypointInUse, CanaryWaypoint) {
+  const std::string ns = R"(
+apiVersion: v1
+kind: Namespace
+metadata: {name: default, labels: {istio.io/dataplane-mode: ambient}}
+)";
+  auto waypoint = [](const std::string& name, const std::string& ip) {
+    return "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: " + name +
+           ", namespace: default, labels: {istio.io/waypoint-for: service}}\nspec:\n"
+           "  gatewayClassName: istio-waypoint\n"
+           "  listeners: [{name: mesh, port: 15008, protocol: HBONE}]\n"
+           "status: {addresses: [{value: " + ip + "}]}\n";
+  };
+  const std::string primary = waypoint("reviews-svc-waypoint", "10.0.0.20");
+  const std::string canary = waypoint("reviews-svc-waypoint-v2", "10.0.0.21");
+  auto reviews = [](const std::string& canary_label, const std::string& weight) {
+    std::string y = "apiVersion: v1\nkind: Service\nmetadata:\n  name: reviews\n"
+                    "  namespace: default\n  labels: {istio.io/use-waypoint: reviews-svc-waypoint";
+    if (!canary_label.empty()) {
+      y += ", istio.io/use-waypoint-canary: " + canary_label;
+    }
+    y += "}\n";
+    if (!weight.empty()) {
+      y += "  annotations: {istio.io/use-waypoint-canary-weight: \"" + weight + "\"}\n";
+    }
+    return y + "spec: {selector: {app: reviews}, ports: [{port: 9080}]}\n";
+  };
+  const std::string service_policy = R"(
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: reviews-get, namespace: default}
+spec:
+  targetRefs: [{group: "", kind: Service, name: reviews}]
+  rules: [{to: [{operation: {methods: [GET]}}]}]
+)";
+  // A policy on the primary Gateway only: the doc's "applies only to that waypoint".
+  const std::string gateway_policy = R"(
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: reviews-svc-waypoint}]
+  action: DENY
+  rules: [{to: [{operation: {paths: ["/admin/*"]}}]}]
+)";
+  const std::string replicated = R"(
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin, namespace: default}
+spec:
+  targetRefs:
+  - {group: gateway.networking.k8s.io, kind: Gateway, name: reviews-svc-waypoint}
+  - {group: gateway.networking.k8s.io, kind: Gateway, name: reviews-svc-waypoint-v2}
+  action: DENY
+  rules: [{to: [{operation: {paths: ["/admin/*"]}}]}]
+)";
+  const ObjectKey canary_gw{Kind::kGateway, "default", "reviews-svc-waypoint-v2"};
+  const ObjectKey primary_gw{Kind::kGateway, "default", "reviews-svc-waypoint"};
+  struct CanaryCase {
+    std::string name;
+    std::string cluster;
+    std::string write;
+    std::optional<ObjectKey> erase;
+    size_t findings;
+    std::string field;
+    std::vector<std::string> contains;
+  };
+  const std::vector<CanaryCase> cases = {
+      {"labelling the canary at weight 5 takes 5% off a Gateway-targeted policy",
+       docs({ns, primary, canary, reviews("", ""), gateway_policy}),
+       reviews("reviews-svc-waypoint-v2", "5"), std::nullopt, 1,
+       "metadata.labels[istio.io/use-waypoint-canary]",
+       {"Setting istio.io/use-waypoint-canary=reviews-svc-waypoint-v2 on Service default/reviews",
+        "AuthorizationPolicy default/deny-admin",
+        "sends 5% of new connections through canary waypoint default/reviews-svc-waypoint-v2",
+        "replicate these policies on the canary"}},
+      {"raising the weight from 0 shifts traffic to the canary",
+       docs({ns, primary, canary, reviews("reviews-svc-waypoint-v2", "0"), gateway_policy}),
+       reviews("reviews-svc-waypoint-v2", "20"), std::nullopt, 1,
+       "metadata.annotations[istio.io/use-waypoint-canary-weight]",
+       {"istio.io/use-waypoint-canary-weight on Service default/reviews from 0 to 20"}},
+      {"Service-targeted policies apply at both waypoints",
+       docs({ns, primary, canary, reviews("", ""), service_policy}),
+       reviews("reviews-svc-waypoint-v2", "50"), std::nullopt, 0, "", {}},
+      {"a Gateway policy replicated on the canary", docs({ns, primary, canary, reviews("", ""),
+                                                          replicated}),
+       reviews("reviews-svc-waypoint-v2", "50"), std::nullopt, 0, "", {}},
+      {"weight 0 (the default) sends nothing to the canary",
+       docs({ns, primary, canary, reviews("", ""), gateway_policy}),
+       reviews("reviews-svc-waypoint-v2", ""), std::nullopt, 0, "", {}},
+      {"an invalid weight is ignored (CanaryInvalidWeight)",
+       docs({ns, primary, canary, reviews("", ""), gateway_policy}),
+       reviews("reviews-svc-waypoint-v2", "150"), std::nullopt, 0, "", {}},
+      {"a canary that is not ready is ignored",
+       docs({ns, primary, reviews("", ""), gateway_policy}),
+       reviews("reviews-svc-waypoint-v2", "50"), std::nullopt, 0, "", {}},
+      {"deleting the canary returns all traffic to the primary",
+       docs({ns, primary, canary, reviews("reviews-svc-waypoint-v2", "50"), service_policy}), "",
+       canary_gw, 0, "", {}},
+      {"deleting the canary that alone carries a replicated policy's second ref",
+       docs({ns, primary, canary, reviews("reviews-svc-waypoint-v2", "50"), replicated}), "",
+       canary_gw, 0, "", {}},
+      {"deleting the primary drops the canary too",
+       docs({ns, primary, canary, reviews("reviews-svc-waypoint-v2", "50"), service_policy}), "",
+       primary_gw, 1, "", {"AuthorizationPolicy default/reviews-get", "has no waypoint"}},
+      {"weight 100: deleting the canary is a no-op for Service policies; its Gateway policy "
+       "was the only one applied",
+       docs({ns, primary, canary, reviews("reviews-svc-waypoint-v2", "100"), R"(
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: canary-only, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: reviews-svc-waypoint-v2}]
+  action: DENY
+  rules: [{to: [{operation: {paths: ["/debug/*"]}}]}]
+)"}),
+       "", canary_gw, 1, "", {"AuthorizationPolicy default/canary-only",
+                             "uses waypoint default/reviews-svc-waypoint"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto findings = c.erase ? reviewDelete(c.cluster, *c.erase, kId)
+                            : reviewWrite(c.cluster, c.write, kId);
+    ASSERT_EQ(findings.size(), c.findings);
+    for (const auto& text : c.contains) {
+      EXPECT_TRUE(anyMessageHas(findings, text)) << text << "\n" << findings[0].message;
+    }
+    if (!findings.empty()) {
+      EXPECT_EQ(findings[0].field, c.field);
+    }
+  }
+}
+
+TEST(WaypointInUse, NamespaceCanaryAppliesOnlyToInheritedPrimary) {
+  const std::string cluster = docs({R"(
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: default
+  labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: default}
+spec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}
+status: {addresses: [{value: 10.0.0.9}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint-v2, namespace: default}
+spec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}
+status: {addresses: [{value: 10.0.0.10}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ratings, namespace: default}
+spec: {selector: {app: ratings}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default, labels: {istio.io/use-waypoint: waypoint}}
+spec: {selector: {app: reviews}}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: waypoint}]
+  action: DENY
+  rules: [{to: [{operation: {paths: ["/admin/*"]}}]}]
+)"});
+  auto findings = reviewWrite(cluster, R"(apiVersion: v1
+kind: Namespace
+metadata:
+  name: default
+  labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint,
+           istio.io/use-waypoint-canary: waypoint-v2}
+  annotations: {istio.io/use-waypoint-canary-weight: "30"}
+)",
+                              kId);
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_TRUE(anyMessageHas(findings, "for Service default/ratings"));
+  // reviews sets its own primary, so the namespace canary does not apply to it.
+  EXPECT_FALSE(anyMessageHas(findings, "Service default/reviews")) << findings[0].message;
+  EXPECT_EQ(findings[0].field, "metadata.labels[istio.io/use-waypoint-canary]");
+}
+
+// Egress waypoints: a ServiceEntry bound with istio.io/use-waypoint and a policy that targets it
+// (istio.io docs/ambient/usage/egress-gateway).
+TEST(WaypointInUse, ServiceEntryEgressWaypoint) {
+  const std::string cluster = docs({R"(
+apiVersion: v1
+kind: Namespace
+metadata: {name: istio-egress, labels: {istio.io/dataplane-mode: ambient}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: istio-egress}
+spec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}
+status: {addresses: [{value: 10.0.0.30}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: httpbin, namespace: istio-egress}
+spec:
+  targetRefs: [{kind: ServiceEntry, group: networking.istio.io, name: httpbin.org}]
+  action: ALLOW
+  rules: [{to: [{operation: {methods: [GET]}}]}]
+)"});
+  const std::string bound = R"(apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: httpbin.org
+  namespace: istio-egress
+  labels: {istio.io/use-waypoint: waypoint}
+spec:
+  hosts: [httpbin.org]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+)";
+  const std::string unbound = R"(apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: httpbin.org, namespace: istio-egress}
+spec:
+  hosts: [httpbin.org]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+)";
+  auto findings = reviewWrite(docs({cluster, bound}), unbound, kId);
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].object.str(), "ServiceEntry istio-egress/httpbin.org");
+  EXPECT_EQ(findings[0].field, "metadata.labels[istio.io/use-waypoint]");
+  EXPECT_TRUE(anyMessageHas(findings, "Removing istio.io/use-waypoint=waypoint from ServiceEntry "
+                                      "istio-egress/httpbin.org"));
+  EXPECT_TRUE(anyMessageHas(findings, "targetRefs[0] ServiceEntry httpbin.org"));
+  auto deleted =
+      reviewDelete(docs({cluster, bound}), ObjectKey{Kind::kGateway, "istio-egress", "waypoint"},
+                   kId);
+  ASSERT_EQ(deleted.size(), 1u);
+  EXPECT_TRUE(anyMessageHas(deleted, "ServiceEntry istio-egress/httpbin.org has no waypoint"));
+  // Deleting the ServiceEntry itself takes its traffic away too: nothing left to protect.
+  EXPECT_TRUE(reviewDelete(docs({cluster, bound}),
+                           ObjectKey{Kind::kServiceEntry, "istio-egress", "httpbin.org"}, kId)
+                  .empty());
+}
+
 TEST(WaypointInUse, NothingInCheck) {
   // `check` has no write: a dangling targetRef is targetref-unresolved's, not this rule's.
   const std::string cluster = docs({kNs, kReviewsBound, kServicePolicy});
