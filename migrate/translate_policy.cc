@@ -68,6 +68,27 @@ TranslatedObject& retarget(Context& ctx, const json& doc, const ObjectRef& ref,
     head += " Needs: " + t.how + ".";
   }
   o.doc.comment("", head);
+  // Ingress gateways bypass the waypoint unless the Service opts in (istio.io docs/ambient/usage/
+  // waypoint, "Ingress gateways and waypoints"; targetref-unresolved reports it too).
+  if (t.kind == "Service") {
+    for (const auto& r : t.refs) {
+      const Service* svc = ctx.state.find<Service>(ref.ns, r.value("name", ""));
+      if (svc == nullptr || ambient::ingressUsesWaypoint(ctx.state, *svc) ||
+          ambient::gatewayRoutesTo(ctx.state, *svc).empty()) {
+        continue;
+      }
+      const std::string fix = "kubectl label service " + svc->name + " -n " + svc->ns + " " +
+                              std::string(ambient::kIngressUseWaypointLabel) + "=true";
+      o.doc.comment("/spec/targetRefs",
+                    "An ingress gateway routes to Service " + svc->name +
+                        ": its requests bypass the waypoint, and this policy, unless the Service "
+                        "or its namespace sets istio.io/ingress-use-waypoint=true (`" + fix +
+                        "`).");
+      ctx.note(Level::kReview, ref.str(),
+               "ingress traffic to Service " + svc->name + " bypasses the waypoint: `" + fix +
+                   "`");
+    }
+  }
   addSource(ctx, doc, ref, true);
   ctx.out.objects.push_back(std::move(o));
   return ctx.out.objects.back();

@@ -334,6 +334,51 @@ TEST(Translate, RollbackFileRestoresTheOriginals) {
   EXPECT_NE(rollback.find("HTTPRoute default/reviews"), std::string::npos) << rollback;
 }
 
+// A twin that moves an L7 policy to a Service's waypoint says when an ingress gateway routes to
+// that Service without istio.io/ingress-use-waypoint (the ingress requests would skip it).
+TEST(Translate, TwinSaysWhenIngressBypassesTheWaypoint) {
+  const std::string dir = testing::tempDir();
+  const std::string cluster = R"(
+apiVersion: v1
+kind: Service
+metadata: {name: productpage, namespace: bookinfo, labels: {app: productpage}}
+spec: {selector: {app: productpage}, ports: [{port: 9080, name: http}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: bookinfo, namespace: bookinfo}
+spec:
+  hosts: ["*"]
+  gateways: [bookinfo-gateway]
+  http: [{route: [{destination: {host: productpage, port: {number: 9080}}}]}]
+)";
+  const std::string policy = testing::writeFile(dir, "ap.yaml", R"(
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: productpage-get, namespace: bookinfo}
+spec:
+  selector: {matchLabels: {app: productpage}}
+  rules: [{to: [{operation: {methods: [GET]}}]}]
+)");
+  const std::string fix =
+      "kubectl label service productpage -n bookinfo istio.io/ingress-use-waypoint=true";
+  auto r = runCli({"translate", "-f", policy, "--state",
+                   testing::writeFile(dir, "cluster.yaml", cluster)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("An ingress gateway routes to Service productpage"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.err.find(fix), std::string::npos) << r.err;
+  // Opted in: nothing to say.
+  std::string opted = cluster;
+  opted.replace(opted.find("labels: {app: productpage}"), 26,
+                "labels: {app: productpage, istio.io/ingress-use-waypoint: \"true\"}");
+  auto quiet = runCli({"translate", "-f", policy, "--state",
+                       testing::writeFile(dir, "opted.yaml", opted)});
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.out.find("ingress"), std::string::npos) << quiet.out;
+  EXPECT_EQ(quiet.err.find(fix), std::string::npos) << quiet.err;
+}
+
 TEST(Translate, BadInputIsAUsageError) {
   const std::string dir = testing::tempDir();
   const std::string bad = testing::writeFile(dir, "bad.yaml", "apiVersion: v1\nkind: [\n");
