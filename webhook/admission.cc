@@ -2,27 +2,21 @@
 
 #include "model/base64.h"
 #include "model/decode.h"
-#include "model/json_reader.h"
+#include "model/json_value.h"
 
 namespace ambient_guard {
 namespace {
 
 using nlohmann::json;
 
-std::string stringField(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) {
-    return std::string();
-  }
-  return it->get<std::string>();
+std::string stringField(const JsonValue& j, const char* key) {
+  JsonPtr m = j.find(key);
+  return m && m->is_string() ? std::string(m->string_view()) : std::string();
 }
 
-std::string metadataName(const json& obj) {
-  if (!obj.is_object()) {
-    return std::string();
-  }
-  auto meta = obj.find("metadata");
-  return meta != obj.end() && meta->is_object() ? stringField(*meta, "name") : std::string();
+std::string metadataName(const JsonValue& obj) {
+  JsonPtr meta = obj.find("metadata");
+  return meta && meta->is_object() ? stringField(*meta, "name") : std::string();
 }
 
 std::optional<Operation> parseOperation(std::string_view op) {
@@ -43,7 +37,7 @@ std::optional<Operation> parseOperation(std::string_view op) {
 
 // Decodes one side of the write; fills the namespace / name the apiserver knows but the
 // object may leave out.
-Result<std::optional<AnyObject>> decodeSide(const json& doc, const AdmissionRequest& req,
+Result<std::optional<AnyObject>> decodeSide(const JsonValue& doc, const AdmissionRequest& req,
                                             const char* which) {
   if (!doc.is_object()) {
     return std::optional<AnyObject>();
@@ -79,12 +73,19 @@ std::string AdmissionRequest::objectName() const {
 }
 
 Result<AdmissionRequest> parseAdmissionReview(std::string_view body) {
-  // managedFields is most of a typical object and no rule reads it: never build it.
-  auto parsed = readJson(body, JsonReadOptions{.drop_managed_fields = true});
+  return parseAdmissionReview(body, 0);
+}
+
+Result<AdmissionRequest> parseAdmissionReview(std::string_view body, size_t readable_after) {
+  // Parsed once into a simdjson document; the decoders read it in place. managedFields (most
+  // of a typical object, read by no rule) stays on the tape and is never converted.
+  auto parsed = parseJsonPadded(body, readable_after);
   if (!parsed.ok()) {
     return Error{"malformed JSON: " + parsed.error()};
   }
-  json& doc = *parsed;
+  AdmissionRequest req;
+  req.document = std::move(*parsed);
+  const JsonValue doc = req.document.root();
   if (!doc.is_object()) {
     return Error{"the body is not an AdmissionReview object"};
   }
@@ -94,17 +95,16 @@ Result<AdmissionRequest> parseAdmissionReview(std::string_view body) {
     return Error{"expected apiVersion admission.k8s.io/v1, kind AdmissionReview; got \"" +
                  api_version + "\", \"" + kind + "\""};
   }
-  auto rit = doc.find("request");
-  if (rit == doc.end() || !rit->is_object()) {
+  JsonPtr rit = doc.find("request");
+  if (!rit || !rit->is_object()) {
     return Error{"AdmissionReview has no request"};
   }
-  json& r = *rit;
-  AdmissionRequest req;
+  const JsonValue r = *rit;
   req.uid = stringField(r, "uid");
   if (req.uid.empty()) {
     return Error{"request.uid is missing"};
   }
-  if (auto k = r.find("kind"); k != r.end() && k->is_object()) {
+  if (JsonPtr k = r.find("kind"); k && k->is_object()) {
     req.kind.group = stringField(*k, "group");
     req.kind.version = stringField(*k, "version");
     req.kind.kind = stringField(*k, "kind");
@@ -117,24 +117,24 @@ Result<AdmissionRequest> parseAdmissionReview(std::string_view body) {
     return Error{"request.operation \"" + req.operation +
                  "\" is not CREATE, UPDATE, DELETE or CONNECT"};
   }
-  if (auto u = r.find("userInfo"); u != r.end() && u->is_object()) {
+  if (JsonPtr u = r.find("userInfo"); u && u->is_object()) {
     req.username = stringField(*u, "username");
-    if (auto g = u->find("groups"); g != u->end() && g->is_array()) {
-      for (const auto& item : *g) {
-        if (item.is_string()) {
-          req.groups.push_back(item.get<std::string>());
+    if (JsonPtr g = u->find("groups"); g && g->is_array()) {
+      for (size_t i = 0, n = g->size(); i < n; ++i) {
+        if (const JsonValue item = (*g)[i]; item.is_string()) {
+          req.groups.emplace_back(item.string_view());
         }
       }
     }
   }
-  if (auto d = r.find("dryRun"); d != r.end() && d->is_boolean()) {
+  if (JsonPtr d = r.find("dryRun"); d && d->is_boolean()) {
     req.dry_run = d->get<bool>();
   }
-  if (auto o = r.find("object"); o != r.end()) {
-    req.object = std::move(*o);
+  if (JsonPtr o = r.find("object")) {
+    req.object = *o;
   }
-  if (auto o = r.find("oldObject"); o != r.end()) {
-    req.old_object = std::move(*o);
+  if (JsonPtr o = r.find("oldObject")) {
+    req.old_object = *o;
   }
   return req;
 }
