@@ -109,8 +109,13 @@ inline std::optional<bool> boolAt(const json& j, const char* key, const std::str
 inline std::vector<std::string> stringList(const json& j, const char* key, const std::string& path) {
   std::vector<std::string> out;
   if (JsonPtr m = listAt(j, key, path)) {
-    for (size_t i = 0; i < m->size(); ++i) {
-      out.push_back(scalar((*m)[i], idx(path + "." + key, i)));
+    out.reserve(m->size());
+    size_t i = 0;
+    for (const json item : *m) {
+      // The path is built only for a value that is not a string (an error, or a YAML scalar).
+      out.push_back(item.is_string() ? std::string(item.string_view())
+                                     : scalar(item, idx(path + "." + key, i)));
+      ++i;
     }
   }
   return out;

@@ -1,6 +1,8 @@
 #include "model/json_value.h"
 
+#include <atomic>
 #include <charconv>
+#include <cstring>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -183,6 +185,33 @@ std::string describe(simdjson::error_code code) {
   }
 }
 
+// Indexing a simdjson array walks it from the start; decoders loop `for i < size(): v[i]`, which
+// would be quadratic (a hang on a hostile million-element list). Each thread remembers where its
+// last index landed and continues from there. A cursor is trusted only while no document has
+// been freed since it was set (a new document may reuse the freed one's address).
+std::atomic<uint64_t> g_documents_freed{0};
+
+struct RawTapeRef {  // the layout of dom::element (one internal::tape_ref)
+  const void* doc;
+  size_t index;
+};
+static_assert(sizeof(RawTapeRef) == sizeof(dom::element));
+
+RawTapeRef rawRef(const dom::element& e) {
+  RawTapeRef r;
+  std::memcpy(&r, &e, sizeof r);
+  return r;
+}
+
+struct ArrayCursor {
+  RawTapeRef array{nullptr, 0};
+  uint64_t freed = 0;
+  size_t position = 0;
+  dom::array::iterator it;
+};
+
+thread_local ArrayCursor t_cursor;
+
 dom::parser& threadParser() {
   thread_local dom::parser parser;
   return parser;
@@ -246,11 +275,26 @@ JsonValue JsonValue::operator[](size_t i) const {
   if (!is_array()) {
     typeError("an array");
   }
-  dom::element out;
-  if (dom::array(e_).at(i).get(out)) {
+  const dom::array a(e_);
+  const RawTapeRef self = rawRef(e_);
+  const uint64_t freed = g_documents_freed.load(std::memory_order_acquire);
+  ArrayCursor& c = t_cursor;
+  const bool resume = c.array.doc == self.doc && c.array.index == self.index &&
+                      c.freed == freed && c.position <= i;
+  dom::array::iterator it = resume ? c.it : a.begin();
+  size_t at = resume ? c.position : 0;
+  const dom::array::iterator end = a.end();
+  for (; at < i && it != end; ++at) {
+    ++it;
+  }
+  if (!(it != end)) {
     throw JsonTypeError("array index " + std::to_string(i) + " out of range");
   }
-  return JsonValue(out);
+  c.array = self;
+  c.freed = freed;
+  c.position = at;
+  c.it = it;
+  return JsonValue(*it);
 }
 
 JsonValue::Iterator JsonValue::begin() const {
@@ -382,8 +426,23 @@ nlohmann::json toNlohmann(const JsonValue& v) {
 
 JsonDocument::JsonDocument() = default;
 JsonDocument::JsonDocument(JsonDocument&&) noexcept = default;
-JsonDocument& JsonDocument::operator=(JsonDocument&&) noexcept = default;
-JsonDocument::~JsonDocument() = default;
+
+JsonDocument& JsonDocument::operator=(JsonDocument&& other) noexcept {
+  if (this != &other) {
+    if (doc_ != nullptr) {
+      g_documents_freed.fetch_add(1, std::memory_order_release);
+    }
+    doc_ = std::move(other.doc_);
+    parsed_ = other.parsed_;
+  }
+  return *this;
+}
+
+JsonDocument::~JsonDocument() {
+  if (doc_ != nullptr) {
+    g_documents_freed.fetch_add(1, std::memory_order_release);
+  }
+}
 
 JsonValue JsonDocument::root() const {
   if (!parsed_) {

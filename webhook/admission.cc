@@ -1,5 +1,7 @@
 #include "webhook/admission.h"
 
+#include <algorithm>
+
 #include "model/base64.h"
 #include "model/decode.h"
 #include "model/json_value.h"
@@ -184,27 +186,74 @@ bool validAuditAnnotationKey(std::string_view key) {
   return true;
 }
 
+namespace {
+
+// Appends `s` as a JSON string exactly as nlohmann's dump(-1, ' ', false, replace) writes it:
+// printable ASCII without '"' and '\\' is copied; anything else goes through nlohmann.
+void appendJsonString(std::string& out, std::string_view s) {
+  const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  });
+  if (plain) {
+    out.push_back('"');
+    out.append(s);
+    out.push_back('"');
+    return;
+  }
+  out.append(json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+}  // namespace
+
 std::string serializeAdmissionResponse(const AdmissionResponse& resp) {
-  json r = json::object();
-  r["uid"] = resp.uid;
-  r["allowed"] = resp.allowed;
-  if (!resp.allowed) {
-    r["status"] = {{"code", 403}, {"reason", "Forbidden"}, {"message", resp.message}};
-  }
-  if (!resp.warnings.empty()) {
-    r["warnings"] = resp.warnings;
-  }
+  // Written directly, members in nlohmann's (sorted) order so the bytes are what
+  // json::dump of the same object gives (tests/webhook/admission_test.cc checks both ways);
+  // building the tree first cost more than the rest of an allowed review's response.
+  std::string out;
+  out.reserve(160 + resp.uid.size() + resp.message.size());
+  out.append(R"({"apiVersion":)");
+  appendJsonString(out, kAdmissionApiVersion);
+  out.append(R"(,"kind":"AdmissionReview","response":{"allowed":)");
+  out.append(resp.allowed ? "true" : "false");
   if (!resp.audit_annotations.empty()) {
-    r["auditAnnotations"] = resp.audit_annotations;
+    out.append(R"(,"auditAnnotations":{)");
+    bool first = true;
+    for (const auto& [k, v] : resp.audit_annotations) {  // std::map: sorted, as nlohmann
+      if (!first) {
+        out.push_back(',');
+      }
+      first = false;
+      appendJsonString(out, k);
+      out.push_back(':');
+      appendJsonString(out, v);
+    }
+    out.push_back('}');
   }
   if (resp.patch.is_array() && !resp.patch.empty()) {
-    r["patchType"] = "JSONPatch";
-    r["patch"] = base64Encode(resp.patch.dump(-1, ' ', false, json::error_handler_t::replace));
+    out.append(R"(,"patch":)");
+    appendJsonString(
+        out, base64Encode(resp.patch.dump(-1, ' ', false, json::error_handler_t::replace)));
+    out.append(R"(,"patchType":"JSONPatch")");
   }
-  json review = {{"apiVersion", kAdmissionApiVersion}, {"kind", "AdmissionReview"},
-                 {"response", std::move(r)}};
-  // Replace invalid UTF-8 instead of throwing: messages quote user-supplied names.
-  return review.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (!resp.allowed) {
+    out.append(R"(,"status":{"code":403,"message":)");
+    appendJsonString(out, resp.message);
+    out.append(R"(,"reason":"Forbidden"})");
+  }
+  out.append(R"(,"uid":)");
+  appendJsonString(out, resp.uid);
+  if (!resp.warnings.empty()) {
+    out.append(R"(,"warnings":[)");
+    for (size_t i = 0; i < resp.warnings.size(); ++i) {
+      if (i > 0) {
+        out.push_back(',');
+      }
+      appendJsonString(out, resp.warnings[i]);
+    }
+    out.push_back(']');
+  }
+  out.append("}}");
+  return out;
 }
 
 }  // namespace ambient_guard

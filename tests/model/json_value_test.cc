@@ -192,6 +192,36 @@ TEST(JsonValue, ViewsReadLikeNlohmann) {
   EXPECT_EQ(JsonDocument().root().size(), 0u);
 }
 
+// Indexing in order is linear overall (a decoder loop over a hostile list must not be
+// quadratic), and indexing backwards or into another array still reads the right element.
+TEST(JsonValue, IndexingReadsTheRightElements) {
+  std::string text = "[";
+  const size_t n = 200000;
+  for (size_t i = 0; i < n; ++i) {
+    text += (i ? "," : "") + std::to_string(i);
+  }
+  text += "]";
+  auto doc = parseJson(text);
+  ASSERT_TRUE(doc.ok());
+  const JsonValue a = doc->root();
+  ASSERT_EQ(a.size(), n);
+  uint64_t sum = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    sum += a[i].get<uint64_t>();
+  }
+  EXPECT_EQ(sum, n * (n - 1) / 2);
+  auto other = parseJson("[[10,11],[20,21,22]]");
+  ASSERT_TRUE(other.ok());
+  const JsonValue o = other->root();
+  EXPECT_EQ(o[1][2].get<int64_t>(), 22);
+  EXPECT_EQ(o[0][1].get<int64_t>(), 11);
+  EXPECT_EQ(o[1][0].get<int64_t>(), 20);
+  EXPECT_EQ(a[5].get<int64_t>(), 5);
+  EXPECT_EQ(a[n - 1].get<int64_t>(), static_cast<int64_t>(n - 1));
+  EXPECT_EQ(a[3].get<int64_t>(), 3);
+  EXPECT_THROW(a[n], JsonTypeError);
+}
+
 // Views stay valid when their document is moved (the document is on the heap), and a nested
 // parse (a JSON string inside a document) does not disturb the outer document.
 TEST(JsonValue, ViewsSurviveMovesAndNestedParses) {
