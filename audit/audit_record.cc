@@ -3,7 +3,7 @@
 #include <cctype>
 #include <cstdio>
 
-#include "model/json_reader.h"
+#include "model/json_value.h"
 
 namespace ambient_guard {
 
@@ -265,11 +265,11 @@ std::string formatTimeMicros(int64_t unix_us, bool micros) {
 }
 
 Result<AuditEntry> parseAuditLine(std::string_view line) {
-  auto parsed = readJson(line);
+  auto parsed = parseJson(line);
   if (!parsed.ok()) {
     return Error{"invalid JSON (" + parsed.error() + ")"};
   }
-  return decodeEntry(*parsed);
+  return decodeEntry(toNlohmann(parsed->root()));
 }
 
 bool isDecision(std::string_view d) {

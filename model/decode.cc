@@ -1,5 +1,7 @@
 #include "model/decode.h"
 
+#include <nlohmann/json.hpp>
+
 #include <ctime>
 #include <stdexcept>
 
@@ -9,7 +11,7 @@
 namespace ambient_guard {
 namespace {
 
-using nlohmann::json;
+using json = JsonValue;
 
 // The JSON field helpers shared with the platform decoders; errors are PlatformDecodeError
 // ("<field path> <problem>"). intAt stays local: here a missing port is 0, not nullopt.
@@ -25,7 +27,7 @@ using platform_decode::stringAt;
 using platform_decode::stringList;
 
 int32_t intAt(const json& j, const char* key, const std::string& path) {
-  const json* m = member(j, key);
+  JsonPtr m = member(j, key);
   if (m == nullptr) {
     return 0;
   }
@@ -44,7 +46,7 @@ int32_t intAt(const json& j, const char* key, const std::string& path) {
 WorkloadSelector selectorAt(const json& spec, const char* key, const char* labels_key,
                             const std::string& path) {
   WorkloadSelector sel;
-  const json* s = objectAt(spec, key, path);
+  JsonPtr s = objectAt(spec, key, path);
   if (s != nullptr) {
     sel.present = true;
     sel.match_labels = labelMap(member(*s, labels_key), path + "." + key + "." + labels_key);
@@ -66,10 +68,10 @@ TargetRef targetRef(const json& j, const std::string& path) {
 
 std::vector<TargetRef> targetRefs(const json& spec, const std::string& path) {
   std::vector<TargetRef> refs;
-  if (const json* one = member(spec, "targetRef")) {
+  if (JsonPtr one = member(spec, "targetRef")) {
     refs.push_back(targetRef(*one, path + ".targetRef"));
   }
-  if (const json* many = listAt(spec, "targetRefs", path)) {
+  if (JsonPtr many = listAt(spec, "targetRefs", path)) {
     for (size_t i = 0; i < many->size(); ++i) {
       refs.push_back(targetRef((*many)[i], path + ".targetRefs[" + std::to_string(i) + "]"));
     }
@@ -78,7 +80,7 @@ std::vector<TargetRef> targetRefs(const json& spec, const std::string& path) {
 }
 
 void decodeMeta(const json& doc, Object& o) {
-  const json* meta = objectAt(doc, "metadata", "");
+  JsonPtr meta = objectAt(doc, "metadata", "");
   if (meta == nullptr) {
     fail("metadata", "is missing");
   }
@@ -95,8 +97,8 @@ void decodeMeta(const json& doc, Object& o) {
 }
 
 std::string annotation(const json& doc, const char* key) {
-  const json* meta = member(doc, "metadata");
-  const json* ann = meta == nullptr ? nullptr : member(*meta, "annotations");
+  JsonPtr meta = member(doc, "metadata");
+  JsonPtr ann = meta == nullptr ? nullptr : member(*meta, "annotations");
   if (ann == nullptr) {
     return {};
   }
@@ -136,7 +138,7 @@ Service decodeService(const json& doc) {
   const json& spec = specOf(doc);
   s.selector = labelMap(member(spec, "selector"), "spec.selector");
   s.waypoint_canary_weight = canaryWeight(doc);
-  if (const json* ports = listAt(spec, "ports", "spec")) {
+  if (JsonPtr ports = listAt(spec, "ports", "spec")) {
     for (size_t i = 0; i < ports->size(); ++i) {
       const json& p = (*ports)[i];
       std::string path = idx("spec.ports", i);
@@ -156,7 +158,7 @@ Gateway decodeGateway(const json& doc) {
   g.gateway_class = stringAt(spec, "gatewayClassName", "spec");
   g.service_account = annotation(doc, "gateway.istio.io/service-account");
   g.inbound_binding = annotation(doc, "ambient.istio.io/waypoint-inbound-binding");
-  if (const json* ls = listAt(spec, "listeners", "spec")) {
+  if (JsonPtr ls = listAt(spec, "listeners", "spec")) {
     for (size_t i = 0; i < ls->size(); ++i) {
       const json& l = (*ls)[i];
       std::string path = idx("spec.listeners", i);
@@ -165,14 +167,14 @@ Gateway decodeGateway(const json& doc) {
       }
       Listener listener{stringAt(l, "name", path), intAt(l, "port", path),
                         stringAt(l, "protocol", path), {}};
-      if (const json* ar = objectAt(l, "allowedRoutes", path)) {
-        if (const json* nss = objectAt(*ar, "namespaces", path + ".allowedRoutes")) {
+      if (JsonPtr ar = objectAt(l, "allowedRoutes", path)) {
+        if (JsonPtr nss = objectAt(*ar, "namespaces", path + ".allowedRoutes")) {
           std::string np = path + ".allowedRoutes.namespaces";
           std::string from = stringAt(*nss, "from", np);
           if (!from.empty()) {
             listener.allowed_routes.from = from;
           }
-          if (const json* sel = objectAt(*nss, "selector", np)) {
+          if (JsonPtr sel = objectAt(*nss, "selector", np)) {
             listener.allowed_routes.selector =
                 labelMap(member(*sel, "matchLabels"), np + ".selector.matchLabels");
           }
@@ -181,8 +183,8 @@ Gateway decodeGateway(const json& doc) {
       g.listeners.push_back(std::move(listener));
     }
   }
-  if (const json* status = objectAt(doc, "status", "")) {
-    const json* addrs = listAt(*status, "addresses", "status");
+  if (JsonPtr status = objectAt(doc, "status", "")) {
+    JsonPtr addrs = listAt(*status, "addresses", "status");
     g.readiness = (addrs != nullptr && !addrs->empty()) ? GatewayReadiness::kReady
                                                        : GatewayReadiness::kNotReady;
   }
@@ -198,10 +200,10 @@ AuthorizationPolicy decodeAuthorizationPolicy(const json& doc) {
   if (!action.empty()) {
     ap.action = action;
   }
-  if (const json* provider = objectAt(spec, "provider", "spec")) {
+  if (JsonPtr provider = objectAt(spec, "provider", "spec")) {
     ap.provider = stringAt(*provider, "name", "spec.provider");
   }
-  if (const json* rules = listAt(spec, "rules", "spec")) {
+  if (JsonPtr rules = listAt(spec, "rules", "spec")) {
     for (size_t i = 0; i < rules->size(); ++i) {
       const json& r = (*rules)[i];
       std::string path = idx("spec.rules", i);
@@ -213,23 +215,23 @@ AuthorizationPolicy decodeAuthorizationPolicy(const json& doc) {
       if (!r.is_object()) {
         fail(path, "must be an object");
       }
-      if (const json* from = listAt(r, "from", path)) {
+      if (JsonPtr from = listAt(r, "from", path)) {
         for (size_t k = 0; k < from->size(); ++k) {
           std::string fp = idx(path + ".from", k);
-          const json* src = objectAt((*from)[k], "source", fp);
+          JsonPtr src = objectAt((*from)[k], "source", fp);
           rule.from.push_back(src == nullptr ? std::vector<FieldValues>{}
                                              : fieldValues(*src, fp + ".source"));
         }
       }
-      if (const json* to = listAt(r, "to", path)) {
+      if (JsonPtr to = listAt(r, "to", path)) {
         for (size_t k = 0; k < to->size(); ++k) {
           std::string tp = idx(path + ".to", k);
-          const json* op = objectAt((*to)[k], "operation", tp);
+          JsonPtr op = objectAt((*to)[k], "operation", tp);
           rule.to.push_back(op == nullptr ? std::vector<FieldValues>{}
                                           : fieldValues(*op, tp + ".operation"));
         }
       }
-      if (const json* when = listAt(r, "when", path)) {
+      if (JsonPtr when = listAt(r, "when", path)) {
         for (size_t k = 0; k < when->size(); ++k) {
           const json& c = (*when)[k];
           std::string cp = idx(path + ".when", k);
@@ -245,8 +247,8 @@ AuthorizationPolicy decodeAuthorizationPolicy(const json& doc) {
   }
   ap.translated_from = annotation(doc, "ambient-guard.io/translated-from");
   std::string dry = annotation(doc, "istio.io/dry-run");
-  const json* meta = member(doc, "metadata");
-  const json* ann = meta == nullptr ? nullptr : member(*meta, "annotations");
+  JsonPtr meta = member(doc, "metadata");
+  JsonPtr ann = meta == nullptr ? nullptr : member(*meta, "annotations");
   if (ann != nullptr && member(*ann, "istio.io/dry-run") != nullptr) {
     ap.dry_run = dry;
   }
@@ -257,10 +259,10 @@ PeerAuthentication decodePeerAuthentication(const json& doc) {
   PeerAuthentication pa;
   const json& spec = specOf(doc);
   pa.selector = selectorAt(spec, "selector", "matchLabels", "spec");
-  if (const json* mtls = objectAt(spec, "mtls", "spec")) {
+  if (JsonPtr mtls = objectAt(spec, "mtls", "spec")) {
     pa.mode = stringAt(*mtls, "mode", "spec.mtls");
   }
-  if (const json* ports = objectAt(spec, "portLevelMtls", "spec")) {
+  if (JsonPtr ports = objectAt(spec, "portLevelMtls", "spec")) {
     for (const auto& [port, cfg] : ports->items()) {
       std::string path = "spec.portLevelMtls." + port;
       int32_t n = 0;
@@ -284,7 +286,7 @@ RequestAuthentication decodeRequestAuthentication(const json& doc) {
   ra.selector = selectorAt(spec, "selector", "matchLabels", "spec");
   ra.target_refs = targetRefs(spec, "spec");
   ra.translated_from = annotation(doc, "ambient-guard.io/translated-from");
-  if (const json* rules = listAt(spec, "jwtRules", "spec")) {
+  if (JsonPtr rules = listAt(spec, "jwtRules", "spec")) {
     for (size_t i = 0; i < rules->size(); ++i) {
       if ((*rules)[i].is_object()) {
         ra.issuers.push_back(stringAt((*rules)[i], "issuer", idx("spec.jwtRules", i)));
@@ -307,14 +309,14 @@ void noteMatchFeatures(const json& match, const std::string& path, std::vector<s
       out.push_back(path + "." + f);
     }
   }
-  if (const json* uri = objectAt(match, "uri", path)) {
-    if (const json* prefix = member(*uri, "prefix");
+  if (JsonPtr uri = objectAt(match, "uri", path)) {
+    if (JsonPtr prefix = member(*uri, "prefix");
         prefix != nullptr && prefix->is_string() && prefix->get<std::string>() != "/") {
       out.push_back(path + ".uri.prefix (HTTPRoute PathPrefix matches whole path segments)");
     }
   }
   for (const char* kv : {"headers", "queryParams"}) {
-    if (const json* h = objectAt(match, kv, path)) {
+    if (JsonPtr h = objectAt(match, kv, path)) {
       for (const auto& [name, m] : h->items()) {
         if (member(m, "prefix") != nullptr) {
           out.push_back(path + "." + kv + "." + name + ".prefix");
@@ -332,7 +334,7 @@ VirtualService decodeVirtualService(const json& doc) {
   vs.export_to = stringList(spec, "exportTo", "spec");
   vs.has_tcp_or_tls = member(spec, "tcp") != nullptr || member(spec, "tls") != nullptr;
   auto& gaps = vs.no_httproute_equivalent;
-  if (const json* http = listAt(spec, "http", "spec")) {
+  if (JsonPtr http = listAt(spec, "http", "spec")) {
     for (size_t i = 0; i < http->size(); ++i) {
       const json& h = (*http)[i];
       std::string path = idx("spec.http", i);
@@ -347,20 +349,20 @@ VirtualService decodeVirtualService(const json& doc) {
       if (member(h, "retries") != nullptr) {
         gaps.push_back(path + ".retries (HTTPRoute retry is experimental-channel only)");
       }
-      if (const json* rw = objectAt(h, "rewrite", path)) {
+      if (JsonPtr rw = objectAt(h, "rewrite", path)) {
         if (member(*rw, "uriRegexRewrite") != nullptr) {
           gaps.push_back(path + ".rewrite.uriRegexRewrite");
         }
       }
-      if (const json* matches = listAt(h, "match", path)) {
+      if (JsonPtr matches = listAt(h, "match", path)) {
         for (size_t m = 0; m < matches->size(); ++m) {
           noteMatchFeatures((*matches)[m], idx(path + ".match", m), gaps);
         }
       }
-      if (const json* routes = listAt(h, "route", path)) {
+      if (JsonPtr routes = listAt(h, "route", path)) {
         for (size_t r = 0; r < routes->size(); ++r) {
           std::string rp = idx(path + ".route", r);
-          const json* dest = objectAt((*routes)[r], "destination", rp);
+          JsonPtr dest = objectAt((*routes)[r], "destination", rp);
           if (dest == nullptr) {
             continue;
           }
@@ -381,7 +383,7 @@ VirtualService decodeVirtualService(const json& doc) {
 // settings): TLS origination by the client's proxy.
 void decodeTlsOrigination(const json& spec, DestinationRule& dr) {
   auto keep = [&](const json& policy, const std::string& path) {
-    const json* tls = objectAt(policy, "tls", path);
+    JsonPtr tls = objectAt(policy, "tls", path);
     if (tls == nullptr) {
       return;
     }
@@ -390,12 +392,12 @@ void decodeTlsOrigination(const json& spec, DestinationRule& dr) {
       dr.tls_origination.emplace_back(path + ".tls.mode", mode);
     }
   };
-  const json* tp = objectAt(spec, "trafficPolicy", "spec");
+  JsonPtr tp = objectAt(spec, "trafficPolicy", "spec");
   if (tp == nullptr) {
     return;
   }
   keep(*tp, "spec.trafficPolicy");
-  if (const json* ports = listAt(*tp, "portLevelSettings", "spec.trafficPolicy")) {
+  if (JsonPtr ports = listAt(*tp, "portLevelSettings", "spec.trafficPolicy")) {
     for (size_t i = 0; i < ports->size(); ++i) {
       if ((*ports)[i].is_object()) {
         keep((*ports)[i], idx("spec.trafficPolicy.portLevelSettings", i));
@@ -408,7 +410,7 @@ DestinationRule decodeDestinationRule(const json& doc) {
   DestinationRule dr;
   const json& spec = specOf(doc);
   dr.host = stringAt(spec, "host", "spec");
-  if (const json* subsets = listAt(spec, "subsets", "spec")) {
+  if (JsonPtr subsets = listAt(spec, "subsets", "spec")) {
     for (size_t i = 0; i < subsets->size(); ++i) {
       if ((*subsets)[i].is_object()) {
         dr.subsets.push_back(stringAt((*subsets)[i], "name", idx("spec.subsets", i)));
@@ -424,9 +426,9 @@ AnyObject decodeKind(Kind kind, const json& doc) {
   switch (kind) {
     case Kind::kNamespace: {
       Namespace n;
-      if (const json* meta = member(doc, "metadata"); meta != nullptr && meta->is_object()) {
+      if (JsonPtr meta = member(doc, "metadata"); meta != nullptr && meta->is_object()) {
         n.uid = stringAt(*meta, "uid", "metadata");
-        const json* deleted = member(*meta, "deletionTimestamp");
+        JsonPtr deleted = member(*meta, "deletionTimestamp");
         n.terminating = deleted != nullptr && !deleted->is_null();
       }
       n.waypoint_canary_weight = canaryWeight(doc);
@@ -502,7 +504,7 @@ AnyObject decodeKind(Kind kind, const json& doc) {
 }  // namespace
 
 std::string documentKind(const json& doc) {
-  const json* k = member(doc, "kind");
+  JsonPtr k = member(doc, "kind");
   return (k != nullptr && k->is_string()) ? k->get<std::string>() : std::string();
 }
 
@@ -510,8 +512,8 @@ Result<std::optional<AnyObject>> decodeObject(const json& doc, int line) {
   if (!doc.is_object()) {
     return Error{"document is not an object"};
   }
-  const json* api = member(doc, "apiVersion");
-  const json* kind = member(doc, "kind");
+  JsonPtr api = member(doc, "apiVersion");
+  JsonPtr kind = member(doc, "kind");
   if (api == nullptr || !api->is_string() || kind == nullptr || !kind->is_string()) {
     return Error{"object has no apiVersion/kind"};
   }
@@ -521,8 +523,8 @@ Result<std::optional<AnyObject>> decodeObject(const json& doc, int line) {
   }
   std::string name = "?";
   try {
-    if (const json* meta = member(doc, "metadata"); meta != nullptr && meta->is_object()) {
-      if (const json* n = member(*meta, "name"); n != nullptr && n->is_string()) {
+    if (JsonPtr meta = member(doc, "metadata"); meta != nullptr && meta->is_object()) {
+      if (JsonPtr n = member(*meta, "name"); n != nullptr && n->is_string()) {
         name = n->get<std::string>();
       }
     }
@@ -538,13 +540,29 @@ Result<std::optional<AnyObject>> decodeObject(const json& doc, int line) {
     return std::optional<AnyObject>(std::move(obj));
   } catch (const PlatformDecodeError& e) {
     return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const JsonTypeError& e) {
     return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
   } catch (const std::exception& e) {
     // Last resort (std::out_of_range, std::length_error, ...): the caller gets an error for
     // this object, never an exception out of a request or watch thread.
     return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
   }
+}
+
+Result<std::optional<AnyObject>> decodeObject(const nlohmann::json& doc, int line) {
+  // Strings from YAML need not be valid UTF-8; replace rather than throw.
+  const std::string text = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  auto parsed = parseJson(text);
+  if (!parsed.ok()) {
+    return Error{"document: " + parsed.error()};
+  }
+  return decodeObject(parsed->root(), line);
+}
+
+std::string documentKind(const nlohmann::json& doc) {
+  auto k = doc.is_object() ? doc.find("kind") : doc.end();
+  return doc.is_object() && k != doc.end() && k->is_string() ? k->get<std::string>()
+                                                             : std::string();
 }
 
 std::optional<int64_t> parseRfc3339(const std::string& text) {

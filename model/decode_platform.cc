@@ -23,8 +23,8 @@ constexpr std::string_view kKeptAnnotations[] = {
 constexpr std::string_view kPresenceAnnotations[] = {"sidecar.istio.io/status",
                                                      "vpc.amazonaws.com/pod-eni"};
 
-Labels keptAnnotations(const json* meta, const std::string& path) {
-  const json* ann = meta == nullptr ? nullptr : member(*meta, "annotations");
+Labels keptAnnotations(JsonPtr meta, const std::string& path) {
+  JsonPtr ann = meta == nullptr ? nullptr : member(*meta, "annotations");
   if (ann == nullptr) {
     return {};
   }
@@ -33,7 +33,7 @@ Labels keptAnnotations(const json* meta, const std::string& path) {
   }
   std::vector<std::pair<std::string, std::string>> kv;
   for (std::string_view key : kKeptAnnotations) {
-    if (const json* v = member(*ann, std::string(key).c_str())) {
+    if (JsonPtr v = member(*ann, std::string(key).c_str())) {
       kv.emplace_back(std::string(key), scalar(*v, path + ".annotations." + std::string(key)));
     }
   }
@@ -61,9 +61,9 @@ void probeInto(const json& probe, std::string kind, const std::string& path,
     fail(path, "must be an object");
   }
   for (const char* handler : {"httpGet", "tcpSocket", "grpc"}) {
-    if (const json* h = objectAt(probe, handler, path)) {
+    if (JsonPtr h = objectAt(probe, handler, path)) {
       Probe p{kind, handler, {}};
-      if (const json* port = member(*h, "port")) {
+      if (JsonPtr port = member(*h, "port")) {
         p.port = portRef(*port, path + "." + handler + ".port");
       }
       out.push_back(std::move(p));
@@ -78,10 +78,11 @@ void probeInto(const json& probe, std::string kind, const std::string& path,
 // ISTIO_KUBE_APP_PROBERS: {"/app-health/<container>/livez": {"httpGet": {...}}, ...}
 // ([I] pkg/kube/inject/app_probe.go). Unparseable values are ignored: it is a hint only.
 void appProbers(const std::string& text, std::vector<Probe>& out) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) {
+  auto parsed = parseJson(text);
+  if (!parsed.ok() || !parsed->root().is_object()) {
     return;
   }
+  const json j = parsed->root();
   for (const auto& [path, probe] : j.items()) {
     std::string kind = path.ends_with("/livez")     ? "liveness"
                        : path.ends_with("/readyz")  ? "readiness"
@@ -96,20 +97,20 @@ void appProbers(const std::string& text, std::vector<Probe>& out) {
 
 Resources resources(const json& c, const std::string& path) {
   Resources r;
-  const json* res = objectAt(c, "resources", path);
+  JsonPtr res = objectAt(c, "resources", path);
   if (res == nullptr) {
     return r;
   }
   auto read = [&](const char* section, std::optional<int64_t>& cpu, std::optional<int64_t>& mem) {
     const std::string sp = path + ".resources." + section;
-    if (const json* s = objectAt(*res, section, path + ".resources")) {
-      if (const json* v = member(*s, "cpu")) {
+    if (JsonPtr s = objectAt(*res, section, path + ".resources")) {
+      if (JsonPtr v = member(*s, "cpu")) {
         cpu = parseCpuMillis(scalar(*v, sp + ".cpu"));
         if (!cpu) {
           fail(sp + ".cpu", "is not a quantity");
         }
       }
-      if (const json* v = member(*s, "memory")) {
+      if (JsonPtr v = member(*s, "memory")) {
         mem = parseMemoryBytes(scalar(*v, sp + ".memory"));
         if (!mem) {
           fail(sp + ".memory", "is not a quantity");
@@ -135,7 +136,7 @@ Container container(const json& c, const std::string& path, bool init, const Spe
   out.name = stringAt(c, "name", path);
   out.init = init;
   out.restart_always = init && stringAt(c, "restartPolicy", path) == "Always";
-  if (const json* ports = listAt(c, "ports", path)) {
+  if (JsonPtr ports = listAt(c, "ports", path)) {
     for (size_t i = 0; i < ports->size(); ++i) {
       const json& p = (*ports)[i];
       const std::string pp = idx(path + ".ports", i);
@@ -150,12 +151,12 @@ Container container(const json& c, const std::string& path, bool init, const Spe
   for (const auto& [field, kind] : {std::pair{"livenessProbe", "liveness"},
                                     std::pair{"readinessProbe", "readiness"},
                                     std::pair{"startupProbe", "startup"}}) {
-    if (const json* probe = member(c, field)) {
+    if (JsonPtr probe = member(c, field)) {
       probeInto(*probe, kind, path + "." + field, out.probes);
     }
   }
   out.resources = resources(c, path);
-  if (const json* env = listAt(c, "env", path)) {
+  if (JsonPtr env = listAt(c, "env", path)) {
     for (size_t i = 0; i < env->size(); ++i) {
       const json& e = (*env)[i];
       const std::string ep = idx(path + ".env", i);
@@ -173,14 +174,14 @@ Container container(const json& c, const std::string& path, bool init, const Spe
   return out;
 }
 
-PodSpec podSpec(const json* spec, const std::string& path, const SpecOptions& opt) {
+PodSpec podSpec(JsonPtr spec, const std::string& path, const SpecOptions& opt) {
   PodSpec out;
   if (spec == nullptr) {
     return out;
   }
   out.host_network = boolAt(*spec, "hostNetwork", path).value_or(false);
   for (const auto& [key, init] : {std::pair{"containers", false}, std::pair{"initContainers", true}}) {
-    if (const json* cs = listAt(*spec, key, path)) {
+    if (JsonPtr cs = listAt(*spec, key, path)) {
       for (size_t i = 0; i < cs->size(); ++i) {
         out.containers.push_back(container((*cs)[i], idx(path + "." + key, i), init, opt, out));
       }
@@ -188,10 +189,10 @@ PodSpec podSpec(const json* spec, const std::string& path, const SpecOptions& op
   }
   if (opt.daemonset) {
     out.priority_class = stringAt(*spec, "priorityClassName", path);
-    if (const json* vols = listAt(*spec, "volumes", path)) {
+    if (JsonPtr vols = listAt(*spec, "volumes", path)) {
       for (size_t i = 0; i < vols->size(); ++i) {
         const std::string vp = idx(path + ".volumes", i);
-        if (const json* hp = objectAt((*vols)[i], "hostPath", vp)) {
+        if (JsonPtr hp = objectAt((*vols)[i], "hostPath", vp)) {
           out.host_paths.push_back({stringAt((*vols)[i], "name", vp), stringAt(*hp, "path", vp)});
         }
       }
@@ -203,12 +204,12 @@ PodSpec podSpec(const json* spec, const std::string& path, const SpecOptions& op
 Pod decodePod(const json& doc) {
   Pod pod;
   pod.annotations = keptAnnotations(member(doc, "metadata"), "metadata");
-  const json* spec = objectAt(doc, "spec", "");
+  JsonPtr spec = objectAt(doc, "spec", "");
   pod.spec = podSpec(spec, "spec", {});
   if (spec != nullptr) {
     pod.node = stringAt(*spec, "nodeName", "spec");
   }
-  if (const json* status = objectAt(doc, "status", "")) {
+  if (JsonPtr status = objectAt(doc, "status", "")) {
     pod.phase = stringAt(*status, "phase", "status");
   }
   return pod;
@@ -219,8 +220,8 @@ W decodeWorkload(const json& doc) {
   W w;
   const bool daemonset = std::is_same_v<W, DaemonSet>;
   const json& spec = specOf(doc);
-  if (const json* tmpl = objectAt(spec, "template", "spec")) {
-    if (const json* meta = objectAt(*tmpl, "metadata", "spec.template")) {
+  if (JsonPtr tmpl = objectAt(spec, "template", "spec")) {
+    if (JsonPtr meta = objectAt(*tmpl, "metadata", "spec.template")) {
       w.pod_labels = labelMap(member(*meta, "labels"), "spec.template.metadata.labels");
       w.pod_annotations = keptAnnotations(meta, "spec.template.metadata");
     }
@@ -228,7 +229,7 @@ W decodeWorkload(const json& doc) {
                      SpecOptions{daemonset});
   }
   if (daemonset) {
-    const json* status = objectAt(doc, "status", "");
+    JsonPtr status = objectAt(doc, "status", "");
     w.replicas = status == nullptr
                      ? -1
                      : static_cast<int32_t>(
@@ -247,13 +248,13 @@ Node decodeNode(const json& doc) {
   for (const std::string& cidr : stringList(spec, "podCIDRs", "spec")) {
     n.ipv6 = n.ipv6 || isIpv6(cidr);
   }
-  if (const json* status = objectAt(doc, "status", "")) {
-    if (const json* info = objectAt(*status, "nodeInfo", "status")) {
+  if (JsonPtr status = objectAt(doc, "status", "")) {
+    if (JsonPtr info = objectAt(*status, "nodeInfo", "status")) {
       n.kubelet_version = stringAt(*info, "kubeletVersion", "status.nodeInfo");
       n.kernel_version = stringAt(*info, "kernelVersion", "status.nodeInfo");
       n.os_image = stringAt(*info, "osImage", "status.nodeInfo");
     }
-    if (const json* addrs = listAt(*status, "addresses", "status")) {
+    if (JsonPtr addrs = listAt(*status, "addresses", "status")) {
       for (size_t i = 0; i < addrs->size(); ++i) {
         const std::string ap = idx("status.addresses", i);
         if (stringAt((*addrs)[i], "type", ap) == "InternalIP") {
@@ -303,10 +304,10 @@ AnyObject decodePlatformObject(Kind kind, const json& doc) {
     }
     case Kind::kInstallation: {
       Installation in;
-      if (const json* net = objectAt(specOf(doc), "calicoNetwork", "spec")) {
+      if (JsonPtr net = objectAt(specOf(doc), "calicoNetwork", "spec")) {
         in.linux_dataplane = stringAt(*net, "linuxDataplane", "spec.calicoNetwork");
       }
-      if (const json* status = objectAt(doc, "status", "")) {
+      if (JsonPtr status = objectAt(doc, "status", "")) {
         in.calico_version = stringAt(*status, "calicoVersion", "status");
       }
       return in;

@@ -8,8 +8,8 @@
 #include <stdexcept>
 #include <string>
 
-#include <nlohmann/json.hpp>
 
+#include "model/json_value.h"
 #include "model/objects.h"
 
 namespace ambient_guard {
@@ -25,11 +25,11 @@ bool isPlatformKind(Kind kind);
 // Returns false for documents of a platform kind that nothing reads, so they are skipped at
 // decode time: every ConfigMap except cilium-config, istio-cni-config, istio-sidecar-injector[-*],
 // values[-*] and the waypoint defaults (label gateway.istio.io/defaults-for-class).
-bool keepPlatformDocument(Kind kind, const nlohmann::json& doc);
+bool keepPlatformDocument(Kind kind, const JsonValue& doc);
 
 // Returns the decoded object of a platform kind (metadata is filled in by decodeObject).
-// Throws PlatformDecodeError naming the field, or nlohmann::json::exception.
-AnyObject decodePlatformObject(Kind kind, const nlohmann::json& doc);
+// Throws PlatformDecodeError naming the field, or JsonTypeError.
+AnyObject decodePlatformObject(Kind kind, const JsonValue& doc);
 
 // ConfigMap data keys synthesised from the injector's `values` / `merged-values` JSON
 // (global.proxy.resources and global.waypoint.resources).

@@ -14,11 +14,11 @@ enum class ConfigMapRole { kNone, kCilium, kIstioCni, kInjectorValues, kMergedVa
 }  // namespace
 
 static ConfigMapRole configMapRole(const json& doc) {
-  const json* meta = member(doc, "metadata");
+  JsonPtr meta = member(doc, "metadata");
   if (meta == nullptr) {
     return ConfigMapRole::kNone;
   }
-  const json* name_j = member(*meta, "name");
+  JsonPtr name_j = member(*meta, "name");
   const std::string name = (name_j != nullptr && name_j->is_string()) ? name_j->get<std::string>()
                                                                       : std::string();
   if (name == "cilium-config") {
@@ -33,8 +33,8 @@ static ConfigMapRole configMapRole(const json& doc) {
   if (name == "values" || name.starts_with("values-")) {
     return ConfigMapRole::kMergedValues;
   }
-  if (const json* labels = member(*meta, "labels"); labels != nullptr && labels->is_object()) {
-    const json* cls = member(*labels, "gateway.istio.io/defaults-for-class");
+  if (JsonPtr labels = member(*meta, "labels"); labels != nullptr && labels->is_object()) {
+    JsonPtr cls = member(*labels, "gateway.istio.io/defaults-for-class");
     if (cls != nullptr && cls->is_string() && *cls == "istio-waypoint") {
       return ConfigMapRole::kWaypoint;
     }
@@ -57,16 +57,16 @@ static constexpr std::string_view kIstioCniKeys[] = {
 // Adds "global.<component>.resources.<requests|limits>.<cpu|memory>" from Istio values JSON.
 static void resourceKeys(const json& values, const char* component, const char* prefix,
                   std::vector<std::pair<std::string, std::string>>& kv) {
-  const json* global = member(values, "global");
-  const json* comp = global == nullptr ? nullptr : member(*global, component);
-  const json* res = comp == nullptr ? nullptr : member(*comp, "resources");
+  JsonPtr global = member(values, "global");
+  JsonPtr comp = global == nullptr ? nullptr : member(*global, component);
+  JsonPtr res = comp == nullptr ? nullptr : member(*comp, "resources");
   if (res == nullptr) {
     return;
   }
   for (const char* section : {"requests", "limits"}) {
-    const json* s = member(*res, section);
+    JsonPtr s = member(*res, section);
     for (const char* r : {"cpu", "memory"}) {
-      if (const json* v = s == nullptr ? nullptr : member(*s, r); v != nullptr && !v->is_object()) {
+      if (JsonPtr v = s == nullptr ? nullptr : member(*s, r); v != nullptr && !v->is_object()) {
         kv.emplace_back(std::string(prefix) + section + "." + r, scalar(*v, "data"));
       }
     }
@@ -75,14 +75,14 @@ static void resourceKeys(const json& values, const char* component, const char* 
 
 ConfigMap decodeConfigMap(const json& doc) {
   ConfigMap cm;
-  const json* data = objectAt(doc, "data", "");
+  JsonPtr data = objectAt(doc, "data", "");
   if (data == nullptr) {
     return cm;
   }
   std::vector<std::pair<std::string, std::string>> kv;
   auto keep = [&](const auto& keys) {
     for (std::string_view key : keys) {
-      if (const json* v = member(*data, std::string(key).c_str())) {
+      if (JsonPtr v = member(*data, std::string(key).c_str())) {
         kv.emplace_back(std::string(key), scalar(*v, "data." + std::string(key)));
       }
     }
@@ -98,8 +98,9 @@ ConfigMap decodeConfigMap(const json& doc) {
     case ConfigMapRole::kMergedValues: {
       const char* key =
           configMapRole(doc) == ConfigMapRole::kInjectorValues ? "values" : "merged-values";
-      if (const json* v = member(*data, key); v != nullptr && v->is_string()) {
-        json values = json::parse(v->get<std::string>(), nullptr, /*allow_exceptions=*/false);
+      if (JsonPtr v = member(*data, key); v != nullptr && v->is_string()) {
+        auto parsed = parseJson(v->string_view());
+        const json values = parsed.ok() ? parsed->root() : json();
         if (values.is_object()) {
           resourceKeys(values, "proxy", kProxyResourcePrefix, kv);
           resourceKeys(values, "waypoint", kWaypointResourcePrefix, kv);
@@ -119,8 +120,8 @@ ConfigMap decodeConfigMap(const json& doc) {
 
 ResourceQuota decodeResourceQuota(const json& doc) {
   ResourceQuota rq;
-  const json* ss = objectAt(specOf(doc), "scopeSelector", "spec");
-  const json* exprs = ss == nullptr ? nullptr : listAt(*ss, "matchExpressions", "spec.scopeSelector");
+  JsonPtr ss = objectAt(specOf(doc), "scopeSelector", "spec");
+  JsonPtr exprs = ss == nullptr ? nullptr : listAt(*ss, "matchExpressions", "spec.scopeSelector");
   if (exprs == nullptr) {
     return rq;
   }
@@ -141,7 +142,7 @@ static NetworkPolicyRule npRule(const json& r, const char* peers_key, const std:
   if (!r.is_object()) {
     fail(path, "must be an object");
   }
-  if (const json* ports = listAt(r, "ports", path)) {
+  if (JsonPtr ports = listAt(r, "ports", path)) {
     for (size_t i = 0; i < ports->size(); ++i) {
       const json& p = (*ports)[i];
       const std::string pp = idx(path + ".ports", i);
@@ -150,7 +151,7 @@ static NetworkPolicyRule npRule(const json& r, const char* peers_key, const std:
       }
       NetworkPolicyPort port;
       port.protocol = stringAt(p, "protocol", pp);
-      if (const json* v = member(p, "port")) {
+      if (JsonPtr v = member(p, "port")) {
         port.has_port = true;
         port.port = portRef(*v, pp + ".port");
       }
@@ -160,7 +161,7 @@ static NetworkPolicyRule npRule(const json& r, const char* peers_key, const std:
       rule.ports.push_back(std::move(port));
     }
   }
-  if (const json* peers = listAt(r, peers_key, path)) {
+  if (JsonPtr peers = listAt(r, peers_key, path)) {
     for (size_t i = 0; i < peers->size(); ++i) {
       const json& p = (*peers)[i];
       const std::string pp = idx(path + "." + peers_key, i);
@@ -168,13 +169,13 @@ static NetworkPolicyRule npRule(const json& r, const char* peers_key, const std:
         fail(pp, "must be an object");
       }
       NetworkPolicyPeer peer;
-      if (const json* s = member(p, "podSelector")) {
+      if (JsonPtr s = member(p, "podSelector")) {
         peer.pod_selector = labelSelector(*s, pp + ".podSelector");
       }
-      if (const json* s = member(p, "namespaceSelector")) {
+      if (JsonPtr s = member(p, "namespaceSelector")) {
         peer.namespace_selector = labelSelector(*s, pp + ".namespaceSelector");
       }
-      if (const json* b = objectAt(p, "ipBlock", pp)) {
+      if (JsonPtr b = objectAt(p, "ipBlock", pp)) {
         peer.ip_block = IpBlock{stringAt(*b, "cidr", pp + ".ipBlock"),
                                 stringList(*b, "except", pp + ".ipBlock")};
       }
@@ -187,13 +188,13 @@ static NetworkPolicyRule npRule(const json& r, const char* peers_key, const std:
 NetworkPolicy decodeNetworkPolicy(const json& doc) {
   NetworkPolicy np;
   const json& spec = specOf(doc);
-  if (const json* s = member(spec, "podSelector")) {
+  if (JsonPtr s = member(spec, "podSelector")) {
     np.pod_selector = labelSelector(*s, "spec.podSelector");
   }
   np.policy_types = stringList(spec, "policyTypes", "spec");
   for (const auto& [key, peers, out] :
        {std::tuple{"ingress", "from", &np.ingress}, std::tuple{"egress", "to", &np.egress}}) {
-    if (const json* rules = listAt(spec, key, "spec")) {
+    if (JsonPtr rules = listAt(spec, key, "spec")) {
       for (size_t i = 0; i < rules->size(); ++i) {
         out->push_back(npRule((*rules)[i], peers, idx(std::string("spec.") + key, i)));
       }
@@ -207,24 +208,24 @@ NetworkPolicy decodeNetworkPolicy(const json& doc) {
 template <class C>
 static C decodeCiliumPolicy(const json& doc) {
   C c;
-  std::vector<const json*> specs;
-  if (const json* s = objectAt(doc, "spec", "")) {
+  std::vector<JsonPtr> specs;
+  if (JsonPtr s = objectAt(doc, "spec", "")) {
     specs.push_back(s);
   }
-  if (const json* many = listAt(doc, "specs", "")) {
+  if (JsonPtr many = listAt(doc, "specs", "")) {
     for (const json& s : *many) {
-      specs.push_back(&s);
+      specs.push_back(JsonPtr(s));
     }
   }
-  for (const json* s : specs) {
-    if (const json* sel = objectAt(*s, "endpointSelector", "spec")) {
+  for (JsonPtr s : specs) {
+    if (JsonPtr sel = objectAt(*s, "endpointSelector", "spec")) {
       KubeLabelSelector ls = labelSelector(*sel, "spec.endpointSelector");
       c.selects_all = c.selects_all || (ls.match_labels.empty() && ls.expressions.empty());
     }
-    const json* ingress = listAt(*s, "ingress", "spec");
-    const json* deny = listAt(*s, "ingressDeny", "spec");
+    JsonPtr ingress = listAt(*s, "ingress", "spec");
+    JsonPtr deny = listAt(*s, "ingressDeny", "spec");
     bool default_deny = true;
-    if (const json* dd = objectAt(*s, "enableDefaultDeny", "spec")) {
+    if (JsonPtr dd = objectAt(*s, "enableDefaultDeny", "spec")) {
       default_deny = boolAt(*dd, "ingress", "spec.enableDefaultDeny").value_or(true);
     }
     if (default_deny && ((ingress != nullptr && !ingress->empty()) || (deny != nullptr && !deny->empty()))) {
@@ -236,7 +237,7 @@ static C decodeCiliumPolicy(const json& doc) {
         for (auto& cidr : stringList((*ingress)[i], "fromCIDR", ip)) {
           c.from_cidrs.push_back(std::move(cidr));
         }
-        if (const json* set = listAt((*ingress)[i], "fromCIDRSet", ip)) {
+        if (JsonPtr set = listAt((*ingress)[i], "fromCIDRSet", ip)) {
           for (size_t k = 0; k < set->size(); ++k) {
             std::string cidr = stringAt((*set)[k], "cidr", idx(ip + ".fromCIDRSet", k));
             if (!cidr.empty()) {

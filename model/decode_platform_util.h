@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 #include "model/decode_platform.h"
+#include "model/json_value.h"
 #include "model/objects.h"
 
 namespace ambient_guard::platform_decode {
 
-using nlohmann::json;
+using json = JsonValue;
 
 [[noreturn]] inline void fail(const std::string& path, const std::string& what) {
   throw PlatformDecodeError(path + " " + what);
@@ -24,27 +24,24 @@ using nlohmann::json;
 
 inline std::string idx(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
-inline const json* member(const json& j, const char* key) {
-  if (!j.is_object()) {
+inline JsonPtr member(const json& j, const char* key) {
+  JsonPtr m = j.find(key);
+  if (m == nullptr || m->is_null()) {
     return nullptr;
   }
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    return nullptr;
-  }
-  return &*it;
+  return m;
 }
 
-inline const json* objectAt(const json& j, const char* key, const std::string& path) {
-  const json* m = member(j, key);
+inline JsonPtr objectAt(const json& j, const char* key, const std::string& path) {
+  JsonPtr m = member(j, key);
   if (m != nullptr && !m->is_object()) {
     fail(path + "." + key, "must be an object");
   }
   return m;
 }
 
-inline const json* listAt(const json& j, const char* key, const std::string& path) {
-  const json* m = member(j, key);
+inline JsonPtr listAt(const json& j, const char* key, const std::string& path) {
+  JsonPtr m = member(j, key);
   if (m != nullptr && !m->is_array()) {
     fail(path + "." + key, "must be a list");
   }
@@ -70,12 +67,12 @@ inline std::string scalar(const json& j, const std::string& path) {
 }
 
 inline std::string stringAt(const json& j, const char* key, const std::string& path) {
-  const json* m = member(j, key);
+  JsonPtr m = member(j, key);
   return m == nullptr ? std::string() : scalar(*m, path + "." + key);
 }
 
 inline std::optional<int64_t> intAt(const json& j, const char* key, const std::string& path) {
-  const json* m = member(j, key);
+  JsonPtr m = member(j, key);
   if (m == nullptr) {
     return std::nullopt;
   }
@@ -96,7 +93,7 @@ inline std::optional<int64_t> intAt(const json& j, const char* key, const std::s
 }
 
 inline std::optional<bool> boolAt(const json& j, const char* key, const std::string& path) {
-  const json* m = member(j, key);
+  JsonPtr m = member(j, key);
   if (m == nullptr) {
     return std::nullopt;
   }
@@ -111,15 +108,20 @@ inline std::optional<bool> boolAt(const json& j, const char* key, const std::str
 
 inline std::vector<std::string> stringList(const json& j, const char* key, const std::string& path) {
   std::vector<std::string> out;
-  if (const json* m = listAt(j, key, path)) {
-    for (size_t i = 0; i < m->size(); ++i) {
-      out.push_back(scalar((*m)[i], idx(path + "." + key, i)));
+  if (JsonPtr m = listAt(j, key, path)) {
+    out.reserve(m->size());
+    size_t i = 0;
+    for (const json item : *m) {
+      // The path is built only for a value that is not a string (an error, or a YAML scalar).
+      out.push_back(item.is_string() ? std::string(item.string_view())
+                                     : scalar(item, idx(path + "." + key, i)));
+      ++i;
     }
   }
   return out;
 }
 
-inline Labels labelMap(const json* m, const std::string& path) {
+inline Labels labelMap(JsonPtr m, const std::string& path) {
   if (m == nullptr) {
     return {};
   }
@@ -134,10 +136,10 @@ inline Labels labelMap(const json* m, const std::string& path) {
   return Labels(std::move(kv));
 }
 
-inline const json& specOf(const json& doc) {
-  static const json kEmpty = json::object();
-  const json* spec = objectAt(doc, "spec", "");
-  return spec == nullptr ? kEmpty : *spec;
+// Returns spec, or an empty value (no members) when absent.
+inline json specOf(const json& doc) {
+  JsonPtr spec = objectAt(doc, "spec", "");
+  return spec == nullptr ? json() : *spec;
 }
 
 inline KubeLabelSelector labelSelector(const json& j, const std::string& path) {
@@ -146,7 +148,7 @@ inline KubeLabelSelector labelSelector(const json& j, const std::string& path) {
   }
   KubeLabelSelector sel;
   sel.match_labels = labelMap(member(j, "matchLabels"), path + ".matchLabels");
-  if (const json* exprs = listAt(j, "matchExpressions", path)) {
+  if (JsonPtr exprs = listAt(j, "matchExpressions", path)) {
     for (size_t i = 0; i < exprs->size(); ++i) {
       const json& e = (*exprs)[i];
       const std::string ep = idx(path + ".matchExpressions", i);

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${AG_FUZZ_SECONDS:-15}
 dir=${FUZZ_BUILD_DIR:-build-fuzz}
-targets=(json_reader admission_review state_loader kubeconfig watch_events http_framing)
+targets=(json_value admission_review state_loader kubeconfig watch_events http_framing)
 
 if ! command -v clang++ >/dev/null; then
   echo "fuzz: clang++ not found (scripts/setup.sh installs clang)" >&2
@@ -21,7 +21,7 @@ AG_TARGETS="${targets[*]/#/fuzz_}" BUILD_DIR=$dir BUILD_TYPE=Debug ./scripts/bui
 
 seeds() {
   case $1 in
-    json_reader) echo examples/admission tests/testdata/audit fuzz/corpus/watch_events ;;
+    json_value) echo examples/admission tests/testdata/audit fuzz/corpus/watch_events ;;
     admission_review) echo examples/admission ;;
     state_loader) echo tests/testdata/check/backup tests/testdata/translate tests/testdata/cost \
       tests/testdata/verify examples/demo-backup.yaml ;;

@@ -1,28 +1,24 @@
 #include "webhook/admission.h"
 
+#include <algorithm>
+
 #include "model/base64.h"
 #include "model/decode.h"
-#include "model/json_reader.h"
+#include "model/json_value.h"
 
 namespace ambient_guard {
 namespace {
 
 using nlohmann::json;
 
-std::string stringField(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) {
-    return std::string();
-  }
-  return it->get<std::string>();
+std::string stringField(const JsonValue& j, const char* key) {
+  JsonPtr m = j.find(key);
+  return m && m->is_string() ? std::string(m->string_view()) : std::string();
 }
 
-std::string metadataName(const json& obj) {
-  if (!obj.is_object()) {
-    return std::string();
-  }
-  auto meta = obj.find("metadata");
-  return meta != obj.end() && meta->is_object() ? stringField(*meta, "name") : std::string();
+std::string metadataName(const JsonValue& obj) {
+  JsonPtr meta = obj.find("metadata");
+  return meta && meta->is_object() ? stringField(*meta, "name") : std::string();
 }
 
 std::optional<Operation> parseOperation(std::string_view op) {
@@ -43,7 +39,7 @@ std::optional<Operation> parseOperation(std::string_view op) {
 
 // Decodes one side of the write; fills the namespace / name the apiserver knows but the
 // object may leave out.
-Result<std::optional<AnyObject>> decodeSide(const json& doc, const AdmissionRequest& req,
+Result<std::optional<AnyObject>> decodeSide(const JsonValue& doc, const AdmissionRequest& req,
                                             const char* which) {
   if (!doc.is_object()) {
     return std::optional<AnyObject>();
@@ -79,12 +75,19 @@ std::string AdmissionRequest::objectName() const {
 }
 
 Result<AdmissionRequest> parseAdmissionReview(std::string_view body) {
-  // managedFields is most of a typical object and no rule reads it: never build it.
-  auto parsed = readJson(body, JsonReadOptions{.drop_managed_fields = true});
+  return parseAdmissionReview(body, 0);
+}
+
+Result<AdmissionRequest> parseAdmissionReview(std::string_view body, size_t readable_after) {
+  // Parsed once into a simdjson document; the decoders read it in place. managedFields (most
+  // of a typical object, read by no rule) stays on the tape and is never converted.
+  auto parsed = parseJsonPadded(body, readable_after);
   if (!parsed.ok()) {
     return Error{"malformed JSON: " + parsed.error()};
   }
-  json& doc = *parsed;
+  AdmissionRequest req;
+  req.document = std::move(*parsed);
+  const JsonValue doc = req.document.root();
   if (!doc.is_object()) {
     return Error{"the body is not an AdmissionReview object"};
   }
@@ -94,17 +97,16 @@ Result<AdmissionRequest> parseAdmissionReview(std::string_view body) {
     return Error{"expected apiVersion admission.k8s.io/v1, kind AdmissionReview; got \"" +
                  api_version + "\", \"" + kind + "\""};
   }
-  auto rit = doc.find("request");
-  if (rit == doc.end() || !rit->is_object()) {
+  JsonPtr rit = doc.find("request");
+  if (!rit || !rit->is_object()) {
     return Error{"AdmissionReview has no request"};
   }
-  json& r = *rit;
-  AdmissionRequest req;
+  const JsonValue r = *rit;
   req.uid = stringField(r, "uid");
   if (req.uid.empty()) {
     return Error{"request.uid is missing"};
   }
-  if (auto k = r.find("kind"); k != r.end() && k->is_object()) {
+  if (JsonPtr k = r.find("kind"); k && k->is_object()) {
     req.kind.group = stringField(*k, "group");
     req.kind.version = stringField(*k, "version");
     req.kind.kind = stringField(*k, "kind");
@@ -117,24 +119,24 @@ Result<AdmissionRequest> parseAdmissionReview(std::string_view body) {
     return Error{"request.operation \"" + req.operation +
                  "\" is not CREATE, UPDATE, DELETE or CONNECT"};
   }
-  if (auto u = r.find("userInfo"); u != r.end() && u->is_object()) {
+  if (JsonPtr u = r.find("userInfo"); u && u->is_object()) {
     req.username = stringField(*u, "username");
-    if (auto g = u->find("groups"); g != u->end() && g->is_array()) {
-      for (const auto& item : *g) {
-        if (item.is_string()) {
-          req.groups.push_back(item.get<std::string>());
+    if (JsonPtr g = u->find("groups"); g && g->is_array()) {
+      for (size_t i = 0, n = g->size(); i < n; ++i) {
+        if (const JsonValue item = (*g)[i]; item.is_string()) {
+          req.groups.emplace_back(item.string_view());
         }
       }
     }
   }
-  if (auto d = r.find("dryRun"); d != r.end() && d->is_boolean()) {
+  if (JsonPtr d = r.find("dryRun"); d && d->is_boolean()) {
     req.dry_run = d->get<bool>();
   }
-  if (auto o = r.find("object"); o != r.end()) {
-    req.object = std::move(*o);
+  if (JsonPtr o = r.find("object")) {
+    req.object = *o;
   }
-  if (auto o = r.find("oldObject"); o != r.end()) {
-    req.old_object = std::move(*o);
+  if (JsonPtr o = r.find("oldObject")) {
+    req.old_object = *o;
   }
   return req;
 }
@@ -184,27 +186,74 @@ bool validAuditAnnotationKey(std::string_view key) {
   return true;
 }
 
+namespace {
+
+// Appends `s` as a JSON string exactly as nlohmann's dump(-1, ' ', false, replace) writes it:
+// printable ASCII without '"' and '\\' is copied; anything else goes through nlohmann.
+void appendJsonString(std::string& out, std::string_view s) {
+  const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  });
+  if (plain) {
+    out.push_back('"');
+    out.append(s);
+    out.push_back('"');
+    return;
+  }
+  out.append(json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+}  // namespace
+
 std::string serializeAdmissionResponse(const AdmissionResponse& resp) {
-  json r = json::object();
-  r["uid"] = resp.uid;
-  r["allowed"] = resp.allowed;
-  if (!resp.allowed) {
-    r["status"] = {{"code", 403}, {"reason", "Forbidden"}, {"message", resp.message}};
-  }
-  if (!resp.warnings.empty()) {
-    r["warnings"] = resp.warnings;
-  }
+  // Written directly, members in nlohmann's (sorted) order so the bytes are what
+  // json::dump of the same object gives (tests/webhook/admission_test.cc checks both ways);
+  // building the tree first cost more than the rest of an allowed review's response.
+  std::string out;
+  out.reserve(160 + resp.uid.size() + resp.message.size());
+  out.append(R"({"apiVersion":)");
+  appendJsonString(out, kAdmissionApiVersion);
+  out.append(R"(,"kind":"AdmissionReview","response":{"allowed":)");
+  out.append(resp.allowed ? "true" : "false");
   if (!resp.audit_annotations.empty()) {
-    r["auditAnnotations"] = resp.audit_annotations;
+    out.append(R"(,"auditAnnotations":{)");
+    bool first = true;
+    for (const auto& [k, v] : resp.audit_annotations) {  // std::map: sorted, as nlohmann
+      if (!first) {
+        out.push_back(',');
+      }
+      first = false;
+      appendJsonString(out, k);
+      out.push_back(':');
+      appendJsonString(out, v);
+    }
+    out.push_back('}');
   }
   if (resp.patch.is_array() && !resp.patch.empty()) {
-    r["patchType"] = "JSONPatch";
-    r["patch"] = base64Encode(resp.patch.dump(-1, ' ', false, json::error_handler_t::replace));
+    out.append(R"(,"patch":)");
+    appendJsonString(
+        out, base64Encode(resp.patch.dump(-1, ' ', false, json::error_handler_t::replace)));
+    out.append(R"(,"patchType":"JSONPatch")");
   }
-  json review = {{"apiVersion", kAdmissionApiVersion}, {"kind", "AdmissionReview"},
-                 {"response", std::move(r)}};
-  // Replace invalid UTF-8 instead of throwing: messages quote user-supplied names.
-  return review.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (!resp.allowed) {
+    out.append(R"(,"status":{"code":403,"message":)");
+    appendJsonString(out, resp.message);
+    out.append(R"(,"reason":"Forbidden"})");
+  }
+  out.append(R"(,"uid":)");
+  appendJsonString(out, resp.uid);
+  if (!resp.warnings.empty()) {
+    out.append(R"(,"warnings":[)");
+    for (size_t i = 0; i < resp.warnings.size(); ++i) {
+      if (i > 0) {
+        out.push_back(',');
+      }
+      appendJsonString(out, resp.warnings[i]);
+    }
+    out.push_back(']');
+  }
+  out.append("}}");
+  return out;
 }
 
 }  // namespace ambient_guard

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/json_value.h"
 #include "model/result.h"
 #include "rules/reviewer.h"
 
@@ -25,9 +26,10 @@ struct GroupVersionKind {
   std::string kind;
 };
 
-// The fields of `request` a webhook uses. `object` / `old_object` are JSON null when absent, and
-// come without metadata.managedFields (never read, and most of the parsing time).
+// The fields of `request` a webhook uses. `object` / `old_object` are JSON null when absent; they
+// are views into `document`, the parsed body (metadata.managedFields is never read). Move-only.
 struct AdmissionRequest {
+  JsonDocument document;
   std::string uid;
   GroupVersionKind kind;
   std::string sub_resource;
@@ -37,8 +39,8 @@ struct AdmissionRequest {
   std::string username;
   std::vector<std::string> groups;
   bool dry_run = false;
-  nlohmann::json object;
-  nlohmann::json old_object;
+  JsonValue object;
+  JsonValue old_object;
 
   // Returns the name of the object written (request.name, else object / oldObject metadata).
   std::string objectName() const;
@@ -47,6 +49,9 @@ struct AdmissionRequest {
 // Returns the request of an AdmissionReview v1 body, or an error for anything else (malformed
 // JSON, another apiVersion/kind, no request or uid): the caller answers HTTP 400. Never throws.
 Result<AdmissionRequest> parseAdmissionReview(std::string_view body);
+// The same, parsing in place when `body` is followed by at least simdjson::SIMDJSON_PADDING
+// readable bytes (`readable_after`: e.g. a std::string's capacity() - size()).
+Result<AdmissionRequest> parseAdmissionReview(std::string_view body, size_t readable_after);
 
 // Returns the typed write, or nullopt when the object's kind is not one ambient-guard reviews
 // (or the operation is CONNECT). An error names the field that could not be decoded. DELETE

@@ -258,12 +258,12 @@ AdmissionOutcome AdmissionPipeline::mutate(std::string_view body) const {
   const Labels* labels = nullptr;
   Labels new_labels;
   if (namespace_write) {
-    if (auto meta = req.object.find("metadata"); meta != req.object.end() && meta->is_object()) {
-      if (auto l = meta->find("labels"); l != meta->end() && l->is_object()) {
+    if (JsonPtr meta = req.object.find("metadata"); meta && meta->is_object()) {
+      if (JsonPtr l = meta->find("labels"); l && l->is_object()) {
         std::vector<std::pair<std::string, std::string>> pairs;
-        for (auto it = l->begin(); it != l->end(); ++it) {
-          if (it->is_string()) {
-            pairs.emplace_back(it.key(), it->get<std::string>());
+        for (const auto& [key, value] : l->items()) {
+          if (value.is_string()) {
+            pairs.emplace_back(key, value.get<std::string>());
           }
         }
         new_labels = Labels(std::move(pairs));
@@ -298,7 +298,8 @@ AdmissionOutcome AdmissionPipeline::mutate(std::string_view body) const {
   if (auto why = enforcer_.exemptionFor(ctx)) {
     return finish("exempted");
   }
-  Mutation m = mutateNamespace(req.object, req.old_object, nowRfc3339());
+  // The patch is built with nlohmann (json::diff); only Namespace writes get here.
+  Mutation m = mutateNamespace(toNlohmann(req.object), toNlohmann(req.old_object), nowRfc3339());
   for (const auto& note : m.notes) {
     resp.warnings.push_back(sanitizeWarning("[ambient-guard] Namespace " + ctx.ns + ": " + note));
   }

@@ -174,6 +174,80 @@ TEST(Admission, ResponseShapes) {
             "LCJ2YWx1ZSI6ImFtYmllbnQifV0=");
 }
 
+// The response is written without building a tree; its bytes must be what nlohmann's dump of
+// the same object gives (sorted members, escapes, invalid UTF-8 replaced), for every shape.
+TEST(Admission, ResponseBytesMatchNlohmannDump) {
+  auto reference = [](const AdmissionResponse& resp) {
+    json r = json::object();
+    r["uid"] = resp.uid;
+    r["allowed"] = resp.allowed;
+    if (!resp.allowed) {
+      r["status"] = {{"code", 403}, {"reason", "Forbidden"}, {"message", resp.message}};
+    }
+    if (!resp.warnings.empty()) {
+      r["warnings"] = resp.warnings;
+    }
+    if (!resp.audit_annotations.empty()) {
+      r["auditAnnotations"] = resp.audit_annotations;
+    }
+    if (resp.patch.is_array() && !resp.patch.empty()) {
+      r["patchType"] = "JSONPatch";
+      r["patch"] = base64Encode(resp.patch.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+    json review = {{"apiVersion", kAdmissionApiVersion}, {"kind", "AdmissionReview"},
+                   {"response", std::move(r)}};
+    return review.dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+  const std::vector<std::string> texts = {
+      "", "plain", "quote \" and \\ slash /", "tab\tnewline\n\x01\x1f\x7f", "caf\xc3\xa9 \xe2\x98\x95",
+      "bad \xff\xfe utf-8 \xc3", "\xed\xa0\x80 surrogate"};
+  for (const auto& t : texts) {
+    SCOPED_TRACE(t);
+    AdmissionResponse resp;
+    resp.uid = t;
+    EXPECT_EQ(serializeAdmissionResponse(resp), reference(resp));
+    resp.allowed = false;
+    resp.message = "[r] " + t;
+    resp.warnings = {t, "second " + t};
+    resp.audit_annotations = {{"mode", t}, {"decision", "deny"}, {"findings", "[" + t + "]"}};
+    resp.patch = json::array({{{"op", "add"}, {"path", "/metadata/labels/a"}, {"value", t}}});
+    EXPECT_EQ(serializeAdmissionResponse(resp), reference(resp));
+  }
+}
+
+// Only the members rules read are decoded: managedFields, however large or odd, is never
+// converted (a value there that no decoder accepts does not matter), and repeated keys read the
+// last value as the apiserver (Go's encoding/json) does.
+TEST(Admission, ManagedFieldsAreNeverReadAndRepeatedKeysTakeTheLast) {
+  const std::string body = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
+    "request":{"uid":"u","kind":{"group":"security.istio.io","version":"v1",
+    "kind":"PeerAuthentication"},"namespace":"shop","operation":"CREATE","object":{
+    "apiVersion":"security.istio.io/v1","kind":"PeerAuthentication","metadata":{"name":"p",
+    "managedFields":[{"manager":"kubectl","fieldsV1":{"f:spec":{"f:mtls":{}}},"x":[1e300,
+    18446744073709551615,-9223372036854775808,null,true,{"deep":[[[[{}]]]]}]}],
+    "name":"q"},"spec":{"mtls":{"mode":"DISABLE"}}}}})";
+  auto req = parseAdmissionReview(body);
+  ASSERT_TRUE(req.ok()) << req.error();
+  auto change = decodeChange(*req);
+  ASSERT_TRUE(change.ok()) << change.error();
+  ASSERT_TRUE(change->has_value());
+  EXPECT_EQ(keyOf(*(*change)->object).str(), "PeerAuthentication shop/q");
+}
+
+TEST(Admission, MalformedBodiesSayWhereAndWhat) {
+  for (const auto& [body, want] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"apiVersion":"admission.k8s.io/v1","request":{"uid":"u",)", "malformed JSON: "},
+           {"{\"a\":\"\xff\"}", "malformed JSON: byte 6: invalid UTF-8"},
+           {std::string(300, '[') + std::string(300, ']'), "malformed JSON: byte 256: nesting too deep"},
+           {R"({"a":1e999})", "malformed JSON: byte 5: invalid number"},
+           {"[]", "the body is not an AdmissionReview object"}}) {
+    SCOPED_TRACE(body.substr(0, 80));
+    auto req = parseAdmissionReview(body);
+    ASSERT_FALSE(req.ok());
+    EXPECT_EQ(req.error().rfind(want, 0), 0u) << req.error();
+  }
+}
+
 TEST(Admission, Base64PadsLikeGo) {
   EXPECT_EQ(base64Encode(""), "");
   EXPECT_EQ(base64Encode("f"), "Zg==");
