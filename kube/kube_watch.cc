@@ -307,6 +307,8 @@ void KubeWatch::Impl::publisherLoop() {
                      working_->namespaceNames().size());
       }
       if (relisted) {
+        // A relist replaced a kind's objects: forget the shared values only they held.
+        store_.interner().sweep();
         // List pages were parsed on the kinds' threads (one malloc arena each); hand the freed
         // pages back to the OS instead of keeping the peak resident.
         malloc_trim(0);
