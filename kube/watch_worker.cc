@@ -109,7 +109,6 @@ std::optional<AnyObject> KubeWatch::Impl::Worker::decode(json& item) {
   if (owner_.options_.compact_labels) {
     compactLabels(obj);
   }
-  owner_.store_.interner().compact(obj);
   return obj;
 }
 

@@ -85,6 +85,10 @@ size_t hashValue(const ServicePort& p) {
                      hashCombine(hashValue(p.protocol), hashValue(p.app_protocol)));
 }
 
+size_t hashValue(const VsDestination& d) {
+  return hashCombine(hashValue(d.host), hashValue(d.subset));
+}
+
 size_t hashValue(const FieldValues& f) { return hashCombine(hashValue(f.field), hashValue(f.values)); }
 
 size_t hashValue(const Condition& c) {

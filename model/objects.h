@@ -45,6 +45,7 @@ class Labels {
 
   // The shared block, for interning.
   Shared<Items>& handle() { return kv_; }
+  const Shared<Items>& handle() const { return kv_; }
 
  private:
   Shared<Items> kv_;  // null: no labels
@@ -226,23 +227,26 @@ struct RequestAuthentication : Object {
 struct VsDestination {
   std::string host;
   std::string subset;
+  bool operator==(const VsDestination&) const = default;
 };
+size_t hashValue(const VsDestination& d);
 
+// The lists are shared between equal lists in live state (model/state_interner.h).
 struct VirtualService : Object {
   static constexpr Kind kKind = Kind::kVirtualService;
-  std::vector<std::string> hosts;
-  std::vector<std::string> gateways;  // empty means mesh
-  std::vector<std::string> export_to;
-  std::vector<VsDestination> destinations;
+  SharedVector<std::string> hosts;
+  SharedVector<std::string> gateways;  // empty means mesh
+  SharedVector<std::string> export_to;
+  SharedVector<VsDestination> destinations;
   // VirtualService fields used that have no HTTPRoute equivalent (spec §5.1), by path.
-  std::vector<std::string> no_httproute_equivalent;
+  SharedVector<std::string> no_httproute_equivalent;
   bool has_tcp_or_tls = false;
 };
 
 struct DestinationRule : Object {
   static constexpr Kind kKind = Kind::kDestinationRule;
   std::string host;
-  std::vector<std::string> subsets;
+  SharedVector<std::string> subsets;
 };
 
 struct EnvoyFilter : Object {

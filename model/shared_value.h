@@ -119,6 +119,17 @@ class SharedVector {
     return shared_.mutate().emplace_back(std::forward<Args>(args)...);
   }
   void clear() { shared_.reset(); }
+  // Drops an empty block and the spare capacity of a block this vector alone holds.
+  void shrink() {
+    if (shared_.null()) {
+      return;
+    }
+    if (shared_.get()->empty()) {
+      shared_.reset();
+    } else if (shared_.get()->capacity() != shared_.get()->size()) {
+      shared_.mutate().shrink_to_fit();
+    }
+  }
   // Returns the elements for writing (copied first when shared).
   std::vector<T>& mutate() { return shared_.mutate(); }
 
@@ -177,8 +188,8 @@ class InternTable {
     }
   }
 
-  // Replaces `h` with the table's copy of its value (adding it when new). Empty handles stay
-  // empty.
+  // Replaces `h` with the table's copy of its value, adding a copy made on the calling thread
+  // when the value is new. Empty handles stay empty.
   void intern(Shared<T>& h) {
     if (h.block_ == nullptr) {
       return;
@@ -194,8 +205,14 @@ class InternTable {
       }
       return;
     }
-    h.retain();  // the table's reference
-    set_.insert(h.block_);
+    // A new value: keep a fresh copy made on this thread, not the caller's block. The caller's
+    // block was allocated wherever its object was decoded (among the transient allocations of
+    // a parsed list page, on another thread's malloc arena); the table's copies are long-lived
+    // and belong together, with the rest of the state.
+    Shared<T> fresh(T(*h.get()));
+    fresh.retain();  // the table's reference
+    set_.insert(fresh.block_);
+    h.swap(fresh);
   }
 
   // Drops the copies only the table still holds; returns how many remain.

@@ -19,16 +19,17 @@ void StateInterner::compact(AnyObject& obj) {
   std::visit(
       [&](auto& o) {
         using T = std::decay_t<decltype(o)>;
+        o = T(o);  // a deep copy: strings and unshared vectors, allocated here and to size
         intern(o.labels);
         if constexpr (requires { o.selector.match_labels; }) {
           intern(o.selector.match_labels);  // WorkloadSelector
         }
         if constexpr (std::is_same_v<T, Service>) {
           intern(o.selector);
-          ports_.intern(o.ports.handle());
+          intern(o.ports, ports_);
         } else if constexpr (std::is_same_v<T, AuthorizationPolicy>) {
           trim(o.target_refs);
-          rules_.intern(o.rules.handle());
+          intern(o.rules, rules_);
         } else if constexpr (std::is_same_v<T, Gateway>) {
           trim(o.listeners);
           for (Listener& l : o.listeners) {
@@ -40,13 +41,13 @@ void StateInterner::compact(AnyObject& obj) {
           trim(o.target_refs);
           trim(o.issuers);
         } else if constexpr (std::is_same_v<T, VirtualService>) {
-          trim(o.hosts);
-          trim(o.gateways);
-          trim(o.export_to);
-          trim(o.destinations);
-          trim(o.no_httproute_equivalent);
+          intern(o.hosts, string_lists_);
+          intern(o.gateways, string_lists_);
+          intern(o.export_to, string_lists_);
+          intern(o.destinations, destinations_);
+          intern(o.no_httproute_equivalent, string_lists_);
         } else if constexpr (std::is_same_v<T, DestinationRule>) {
-          trim(o.subsets);
+          intern(o.subsets, string_lists_);
         } else if constexpr (std::is_same_v<T, NetworkPolicy>) {
           intern(o.pod_selector.match_labels);
         }
@@ -58,10 +59,13 @@ void StateInterner::sweep() {
   labels_.sweep();
   ports_.sweep();
   rules_.sweep();
+  string_lists_.sweep();
+  destinations_.sweep();
 }
 
 StateInterner::Sizes StateInterner::sizes() const {
-  return Sizes{labels_.size(), ports_.size(), rules_.size()};
+  return Sizes{labels_.size(), ports_.size(), rules_.size(), string_lists_.size(),
+               destinations_.size()};
 }
 
 }  // namespace ambient_guard
