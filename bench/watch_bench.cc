@@ -1,10 +1,11 @@
 // Loads a generated cluster of N objects (default 100k) into KubeWatch from a fake API server
 // running in a child process (real TLS, real list pages and chunked watch streams): 90 % by the
 // paginated initial list, the last 10 % as watch ADDED events after ready. Prints the time to
-// ready, the time until every event is applied, resident memory (baseline, at ready, right after the
-// events, settled 2.5 s later, peak), heap in use, the values shared by StateInterner and the
-// heap held by each kind's objects. Asserts nothing.
-// Usage: watch_bench [objects=100000] [--no-compact] [--malloc-stats]
+// ready, the time until every event is applied, resident memory (baseline, at ready, right after
+// the events, settled 2.5 s later, peak), heap in use, the values shared by StateInterner and
+// the heap held by each kind's objects. Asserts nothing.
+// serve's malloc settings apply (tuneMallocForWatch) unless --default-malloc.
+// Usage: watch_bench [objects=100000] [--no-compact] [--default-malloc] [--malloc-stats]
 #include <malloc.h>
 #include <prometheus/registry.h>
 #include <sys/wait.h>
@@ -299,7 +300,10 @@ bool readAll(int fd, void* data, size_t len) {
   return true;
 }
 
-int run(size_t total, bool compact, bool malloc_stats) {
+int run(size_t total, bool compact, bool tune_malloc, bool malloc_stats) {
+  if (tune_malloc) {
+    tuneMallocForWatch();  // as `serve` does before it starts watching
+  }
   // Fork first: the generated JSON and the server live only in the child, so this process's
   // resident memory is the watch's alone.
   int up[2];
@@ -374,8 +378,9 @@ int run(size_t total, bool compact, bool malloc_stats) {
 
   watch->stop();
   auto snap = store.current();
-  std::printf("watch_bench: %zu objects (%zu by list, %zu by watch events), labels %s\n", generated,
-              listed, generated - listed, compact ? "compacted" : "all kept");
+  std::printf("watch_bench: %zu objects (%zu by list, %zu by watch events), labels %s, malloc %s\n",
+              generated, listed, generated - listed, compact ? "compacted" : "all kept",
+              tune_malloc ? "as serve sets it" : "glibc defaults");
   std::printf("  time to ready (TLS list of %zu objects, pages of %d): %.2f s\n", listed,
               options.page_size, ready_s);
   std::printf("  %zu watch events applied in %.2f s\n", generated - listed, events_s);
@@ -444,14 +449,17 @@ int main(int argc, char** argv) {
   size_t total = 100000;
   bool compact = true;
   bool malloc_stats = false;
+  bool tune_malloc = true;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-compact") == 0) {
       compact = false;
+    } else if (std::strcmp(argv[i], "--default-malloc") == 0) {
+      tune_malloc = false;
     } else if (std::strcmp(argv[i], "--malloc-stats") == 0) {
       malloc_stats = true;
     } else {
       total = std::strtoul(argv[i], nullptr, 10);
     }
   }
-  return ambient_guard::run(total, compact, malloc_stats);
+  return ambient_guard::run(total, compact, tune_malloc, malloc_stats);
 }

@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -53,6 +54,19 @@ const std::vector<WatchedResource>& watchedResources() {
       {Kind::kNetworkPolicy, "networking.k8s.io", "v1", "networkpolicies"},
   };
   return kResources;
+}
+
+void tuneMallocForWatch() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  const std::string_view set = tunables == nullptr ? "" : tunables;
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr &&
+      set.find("glibc.malloc.arena_max") == std::string_view::npos) {
+    mallopt(M_ARENA_MAX, 2);
+  }
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr &&
+      set.find("glibc.malloc.mmap_threshold") == std::string_view::npos) {
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  }
 }
 
 KubeWatch::Impl::Impl(KubeConfig config, StateStore& store, prometheus::Registry& registry,
