@@ -89,7 +89,9 @@ size_t hashValue(const VsDestination& d) {
   return hashCombine(hashValue(d.host), hashValue(d.subset));
 }
 
-size_t hashValue(const FieldValues& f) { return hashCombine(hashValue(f.field), hashValue(f.values)); }
+size_t hashValue(const FieldValues& f) {
+  return hashCombine(hashValue(f.field), hashValue(f.values));
+}
 
 size_t hashValue(const Condition& c) {
   return hashCombine(hashValue(c.key), hashCombine(hashValue(c.values), hashValue(c.not_values)));
