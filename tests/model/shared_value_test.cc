@@ -182,8 +182,8 @@ TEST(Labels, SortedAndLastDuplicateWins) {
   Labels same = l;
   same.set("zone", "b");  // no change keeps sharing
   EXPECT_TRUE(same.handle().same(l.handle()));
-  EXPECT_TRUE(l.contains(Labels({{"zone", "b"}})));
-  EXPECT_FALSE(l.contains(Labels({{"zone", "a"}})));
+  EXPECT_TRUE(l.contains(Labels(Labels::Items{{"zone", "b"}})));
+  EXPECT_FALSE(l.contains(Labels(Labels::Items{{"zone", "a"}})));
 }
 
 }  // namespace
