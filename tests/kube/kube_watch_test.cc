@@ -41,7 +41,7 @@ TEST(KubeWatch, ListsEveryKindPageByPageThenWatchesFromTheListVersion) {
   const Service* web = s->find<Service>("shop", "web");
   ASSERT_NE(web, nullptr);
   EXPECT_EQ(web->selector.str(), "app=web");
-  EXPECT_EQ(web->ports.at(0).port, 80);
+  EXPECT_EQ(web->ports.vec().at(0).port, 80);
   // Only the labels rules read are kept on non-Namespace objects; Namespaces keep all.
   EXPECT_EQ(web->labels.str(), "istio.io/use-waypoint=waypoint");
   EXPECT_EQ(s->findNamespace("shop")->labels.str(),
