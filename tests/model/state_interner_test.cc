@@ -40,7 +40,7 @@ spec:
   rules:
   - from: [{source: {principals: ["cluster.local/ns/shop/sa/frontend"]}}]
     to: [{operation: {methods: [GET], paths: ["/api/*"]}}]
-    when: [{key: request.headers[x-user], values: [admin]}]
+    when: [{key: "request.headers[x-user]", values: [admin]}]
 )";
 }
 
