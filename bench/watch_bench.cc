@@ -1,9 +1,11 @@
 // Loads a generated cluster of N objects (default 100k) into KubeWatch from a fake API server
 // running in a child process (real TLS, real list pages and chunked watch streams): 90 % by the
 // paginated initial list, the last 10 % as watch ADDED events after ready. Prints the time to
-// ready, the time until every event is applied, resident memory (baseline, at ready, after the
-// events, peak), heap in use, and the heap held by each kind's objects. Asserts nothing.
-// Usage: watch_bench [objects=100000] [--no-compact]
+// ready, the time until every event is applied, resident memory (baseline, at ready, right after
+// the events, settled 2.5 s later, peak), heap in use, the values shared by StateInterner and
+// the heap held by each kind's objects. Asserts nothing.
+// serve's malloc settings apply (tuneMallocForWatch) unless --default-malloc.
+// Usage: watch_bench [objects=100000] [--no-compact] [--default-malloc] [--malloc-stats]
 #include <malloc.h>
 #include <prometheus/registry.h>
 #include <sys/wait.h>
@@ -298,7 +300,10 @@ bool readAll(int fd, void* data, size_t len) {
   return true;
 }
 
-int run(size_t total, bool compact) {
+int run(size_t total, bool compact, bool tune_malloc, bool malloc_stats) {
+  if (tune_malloc) {
+    tuneMallocForWatch();  // as `serve` does before it starts watching
+  }
   // Fork first: the generated JSON and the server live only in the child, so this process's
   // resident memory is the watch's alone.
   int up[2];
@@ -363,25 +368,40 @@ int run(size_t total, bool compact) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   const double events_s = std::chrono::duration<double>(Clock::now() - t1).count();
+  const Memory after_events = memory();
+  // The steady state: the watch gives memory back once a burst of events has been quiet for a
+  // second (kube/kube_watch.cc); measure after that.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   const Memory loaded = memory();
   const double heap_loaded = heapMib() - heap_baseline;
+  const StateInterner::Sizes shared = store.interner().sizes();
 
   watch->stop();
   auto snap = store.current();
-  std::printf("watch_bench: %zu objects (%zu by list, %zu by watch events), labels %s\n", generated,
-              listed, generated - listed, compact ? "compacted" : "all kept");
+  std::printf("watch_bench: %zu objects (%zu by list, %zu by watch events), labels %s, malloc %s\n",
+              generated, listed, generated - listed, compact ? "compacted" : "all kept",
+              tune_malloc ? "as serve sets it" : "glibc defaults");
   std::printf("  time to ready (TLS list of %zu objects, pages of %d): %.2f s\n", listed,
               options.page_size, ready_s);
   std::printf("  %zu watch events applied in %.2f s\n", generated - listed, events_s);
-  std::printf("  RSS: baseline %.1f MiB, at ready %.1f MiB, after events %.1f MiB, peak %.1f MiB\n",
-              baseline.rss_mib, at_ready.rss_mib, loaded.rss_mib, loaded.peak_mib);
+  std::printf(
+      "  RSS: baseline %.1f MiB, at ready %.1f MiB, right after the events %.1f MiB, settled "
+      "%.1f MiB, peak %.1f MiB\n",
+      baseline.rss_mib, at_ready.rss_mib, after_events.rss_mib, loaded.rss_mib, loaded.peak_mib);
   std::printf(
       "  RSS held for the cluster state: %.1f MiB (%.0f bytes/object); heap in use %.1f "
       "MiB\n",
       loaded.rss_mib - baseline.rss_mib,
       (loaded.rss_mib - baseline.rss_mib) * 1024 * 1024 / static_cast<double>(generated),
       heap_loaded);
-  std::printf("  heap held by the objects, by kind (deep copies measured with mallinfo2):\n");
+  std::printf(
+      "  shared values (StateInterner): %zu label maps, %zu port lists, %zu rule lists, %zu "
+      "string lists, %zu destination lists\n",
+      shared.label_maps, shared.port_lists, shared.rule_lists, shared.string_lists,
+      shared.destination_lists);
+  std::printf(
+      "  heap held by the objects, by kind (copies measured with mallinfo2; shared values are "
+      "counted in the slack line, once):\n");
   double objects_total = 0;
   auto row = [&](const char* name, double mib, size_t n) {
     objects_total += mib;
@@ -407,8 +427,13 @@ int run(size_t total, bool compact) {
   row("RequestAuthentication", mib, n);
   mib = kindHeapMib<Sidecar>(*snap, n);
   row("Sidecar", mib, n);
-  std::printf("    objects total %.1f MiB; snapshot index and vector slack %.1f MiB\n",
+  std::printf("    objects total %.1f MiB; shared values, snapshot index and slack %.1f MiB\n",
               objects_total, heap_loaded - objects_total);
+
+  if (malloc_stats) {
+    std::fflush(stdout);
+    ::malloc_stats();  // per arena: system bytes against bytes in use (stderr)
+  }
 
   close(down[1]);
   close(up[0]);
@@ -423,12 +448,18 @@ int run(size_t total, bool compact) {
 int main(int argc, char** argv) {
   size_t total = 100000;
   bool compact = true;
+  bool malloc_stats = false;
+  bool tune_malloc = true;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-compact") == 0) {
       compact = false;
+    } else if (std::strcmp(argv[i], "--default-malloc") == 0) {
+      tune_malloc = false;
+    } else if (std::strcmp(argv[i], "--malloc-stats") == 0) {
+      malloc_stats = true;
     } else {
       total = std::strtoul(argv[i], nullptr, 10);
     }
   }
-  return ambient_guard::run(total, compact);
+  return ambient_guard::run(total, compact, tune_malloc, malloc_stats);
 }

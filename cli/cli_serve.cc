@@ -297,6 +297,9 @@ int runServe(const ServeOptions& opt) {
   raiseFileLimit(opt.max_connections);
 
   // The watch starts before the server binds: /readyz stays 503 until every initial list is in.
+  if (kube) {
+    tuneMallocForWatch();  // before the watch, report and server threads exist
+  }
   std::unique_ptr<KubeWatch> watch;
   std::unique_ptr<ReportPublisher> reports;
   if (config.policy_reports.enabled && !kube) {

@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -57,6 +58,19 @@ const std::vector<WatchedResource>& watchedResources() {
       {Kind::kNetworkPolicy, "networking.k8s.io", "v1", "networkpolicies"},
   };
   return kResources;
+}
+
+void tuneMallocForWatch() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  const std::string_view set = tunables == nullptr ? "" : tunables;
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr &&
+      set.find("glibc.malloc.arena_max") == std::string_view::npos) {
+    mallopt(M_ARENA_MAX, 2);
+  }
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr &&
+      set.find("glibc.malloc.mmap_threshold") == std::string_view::npos) {
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  }
 }
 
 KubeWatch::Impl::Impl(KubeConfig config, StateStore& store, prometheus::Registry& registry,
@@ -229,11 +243,18 @@ void KubeWatch::Impl::apply(std::deque<Update>& batch) {
     pending.clear();
     working_ = working_->withChanges(std::move(puts), removes);
   };
+  StateInterner& interner = store_.interner();
   for (Update& u : batch) {
     const int k = static_cast<int>(u.kind);
     switch (u.type) {
       case Update::Type::kReplace:
         flush();
+        // Compacted here, on the publisher thread: the state's allocations stay together in
+        // this thread's malloc arena instead of among the kinds' list pages, which can then be
+        // given back to the OS.
+        for (AnyObject& obj : u.objects) {
+          interner.compact(obj);
+        }
         working_ = working_->withKindReplaced(u.kind, std::move(u.objects));
         initial_done_[k] = true;
         break;
@@ -245,6 +266,7 @@ void KubeWatch::Impl::apply(std::deque<Update>& batch) {
         initial_done_[k] = true;
         break;
       case Update::Type::kPut: {
+        interner.compact(*u.object);
         ObjectKey key = keyOf(*u.object);
         pending[std::move(key)] = std::move(u.object);
         break;
@@ -259,6 +281,7 @@ void KubeWatch::Impl::apply(std::deque<Update>& batch) {
 
 void KubeWatch::Impl::publisherLoop() {
   Clock::time_point last_publish{};
+  bool untrimmed = false;  // watch events applied since the last malloc_trim
   while (true) {
     std::deque<Update> batch;
     bool relisted = false;
@@ -311,12 +334,24 @@ void KubeWatch::Impl::publisherLoop() {
                      working_->namespaceNames().size());
       }
       if (relisted) {
+        // A relist replaced a kind's objects: forget the shared values only they held.
+        store_.interner().sweep();
         // List pages were parsed on the kinds' threads (one malloc arena each); hand the freed
         // pages back to the OS instead of keeping the peak resident.
         malloc_trim(0);
+        untrimmed = false;
+      } else {
+        untrimmed = true;
       }
       refreshGauges(true);
     } else {
+      if (untrimmed) {
+        // A second without updates after a burst of events: give back what parsing them and
+        // replacing the buckets they touched left free (once per burst, off the event path).
+        store_.interner().sweep();
+        malloc_trim(0);
+        untrimmed = false;
+      }
       refreshGauges(false);
     }
   }

@@ -75,6 +75,14 @@ struct WatchStatus {
   std::string last_error;
 };
 
+// Sets glibc's malloc for a long-running process that holds a watched cluster state, unless the
+// environment (GLIBC_TUNABLES, MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_) already decides: at
+// most 2 arenas (glibc allows 8 per core, and each list/watch thread would keep one, mostly
+// free) and a fixed 256 KiB mmap threshold (list pages and other large transient buffers are
+// unmapped when freed instead of raising glibc's dynamic threshold and staying in an arena).
+// Call once, before the process starts its threads. Measured by bench/watch_bench.
+void tuneMallocForWatch();
+
 class KubeWatch {
  public:
   // The store and registry must outlive this object. Registers the metrics

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "model/cluster_state.h"
+#include "model/state_interner.h"
 
 namespace ambient_guard {
 
@@ -35,6 +36,10 @@ class StateStore {
   bool ready() const { return ready_.load(std::memory_order_acquire); }
   void setReady(bool ready) { ready_.store(ready, std::memory_order_release); }
 
+  // Returns the table that shares the values repeated across this store's objects; the watch
+  // compacts every object it decodes through it.
+  StateInterner& interner() { return interner_; }
+
   // Returns "" while the state is fresh, else which kinds are stale and since when (for
   // /readyz). The watch installs the check; file-fed state is never stale.
   std::string staleness() const {
@@ -53,6 +58,7 @@ class StateStore {
   std::atomic<bool> ready_{true};
   mutable std::mutex check_mu_;
   std::function<std::string()> staleness_;
+  StateInterner interner_;
 };
 
 }  // namespace ambient_guard

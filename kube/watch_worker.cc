@@ -152,7 +152,11 @@ Outcome KubeWatch::Impl::Worker::list() {
     rv = stringField(meta, "resourceVersion");
     cont = stringField(meta, "continue");
     if (items != page.end() && items->is_array()) {
-      objects.reserve(objects.size() + items->size());
+      // Grow geometrically: reserving the exact size page after page moves every object
+      // listed so far once per page (quadratic in the size of the kind).
+      if (objects.capacity() < objects.size() + items->size()) {
+        objects.reserve(std::max(2 * objects.capacity(), objects.size() + items->size()));
+      }
       for (json& item : *items) {
         if (auto obj = decode(item)) {
           objects.push_back(std::move(*obj));

@@ -89,6 +89,15 @@ struct Snapshot::Bucket {
     });
   }
 
+  // Gives back the slack of vectors that grew by inserts (a relist or a watch event's copy).
+  void shrink() {
+    forAll([](auto& v) {
+      if (v.capacity() != v.size()) {
+        v.shrink_to_fit();
+      }
+    });
+  }
+
   bool empty() const {
     bool all_empty = true;
     forAll([&](const auto& v) { all_empty = all_empty && v.empty(); });
@@ -182,6 +191,7 @@ std::shared_ptr<const Snapshot> Snapshot::withChanges(std::vector<AnyObject> put
     if (bucket->empty()) {
       s->buckets_.erase(ns);
     } else {
+      bucket->shrink();
       s->buckets_[ns] = std::move(bucket);
     }
   }
@@ -221,6 +231,7 @@ std::shared_ptr<const Snapshot> Snapshot::withKindReplaced(Kind kind,
     if (bucket->empty()) {
       s->buckets_.erase(ns);
     } else {
+      bucket->shrink();
       s->buckets_[ns] = std::move(bucket);
     }
   }

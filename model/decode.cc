@@ -333,7 +333,7 @@ VirtualService decodeVirtualService(const json& doc) {
   vs.gateways = stringList(spec, "gateways", "spec");
   vs.export_to = stringList(spec, "exportTo", "spec");
   vs.has_tcp_or_tls = member(spec, "tcp") != nullptr || member(spec, "tls") != nullptr;
-  auto& gaps = vs.no_httproute_equivalent;
+  auto& gaps = vs.no_httproute_equivalent.mutate();
   if (JsonPtr http = listAt(spec, "http", "spec")) {
     for (size_t i = 0; i < http->size(); ++i) {
       const json& h = (*http)[i];

@@ -4,25 +4,36 @@
 
 namespace ambient_guard {
 
-Labels::Labels(std::vector<std::pair<std::string, std::string>> kv) : kv_(std::move(kv)) {
-  std::sort(kv_.begin(), kv_.end());
+Labels::Labels(Items kv) {
+  std::sort(kv.begin(), kv.end());
   // Duplicate keys cannot come from JSON objects; keep the last one if a caller passes them.
-  auto last = std::unique(kv_.rbegin(), kv_.rend(),
+  auto last = std::unique(kv.rbegin(), kv.rend(),
                           [](const auto& a, const auto& b) { return a.first == b.first; });
-  kv_.erase(kv_.begin(), last.base());
+  kv.erase(kv.begin(), last.base());
+  if (!kv.empty()) {
+    kv.shrink_to_fit();
+    kv_ = Shared<Items>(std::move(kv));
+  }
+}
+
+const Labels::Items& Labels::items() const {
+  static const Items kEmpty;
+  const Items* kv = kv_.get();
+  return kv == nullptr ? kEmpty : *kv;
 }
 
 const std::string* Labels::get(std::string_view key) const {
-  auto it = std::lower_bound(kv_.begin(), kv_.end(), key,
+  const Items& kv = items();
+  auto it = std::lower_bound(kv.begin(), kv.end(), key,
                              [](const auto& p, std::string_view k) { return p.first < k; });
-  if (it != kv_.end() && it->first == key) {
+  if (it != kv.end() && it->first == key) {
     return &it->second;
   }
   return nullptr;
 }
 
 bool Labels::contains(const Labels& selector) const {
-  for (const auto& [k, v] : selector.kv_) {
+  for (const auto& [k, v] : selector.items()) {
     const std::string* mine = get(k);
     if (mine == nullptr || *mine != v) {
       return false;
@@ -32,22 +43,33 @@ bool Labels::contains(const Labels& selector) const {
 }
 
 void Labels::set(std::string key, std::string value) {
-  auto it = std::lower_bound(kv_.begin(), kv_.end(), key,
+  if (const std::string* v = get(key); v != nullptr && *v == value) {
+    return;  // unchanged: keep sharing
+  }
+  Items& kv = kv_.mutate();
+  auto it = std::lower_bound(kv.begin(), kv.end(), key,
                              [](const auto& p, const std::string& k) { return p.first < k; });
-  if (it != kv_.end() && it->first == key) {
+  if (it != kv.end() && it->first == key) {
     it->second = std::move(value);
   } else {
-    kv_.emplace(it, std::move(key), std::move(value));
+    kv.emplace(it, std::move(key), std::move(value));
   }
 }
 
 void Labels::erase(std::string_view key) {
-  std::erase_if(kv_, [&](const auto& p) { return p.first == key; });
+  if (!has(key)) {
+    return;
+  }
+  Items& kv = kv_.mutate();
+  std::erase_if(kv, [&](const auto& p) { return p.first == key; });
+  if (kv.empty()) {
+    kv_.reset();
+  }
 }
 
 std::string Labels::str() const {
   std::string out;
-  for (const auto& [k, v] : kv_) {
+  for (const auto& [k, v] : items()) {
     if (!out.empty()) {
       out += ',';
     }
@@ -56,6 +78,27 @@ std::string Labels::str() const {
     out += v;
   }
   return out;
+}
+
+size_t hashValue(const ServicePort& p) {
+  return hashCombine(hashCombine(hashValue(p.port), hashValue(p.name)),
+                     hashCombine(hashValue(p.protocol), hashValue(p.app_protocol)));
+}
+
+size_t hashValue(const VsDestination& d) {
+  return hashCombine(hashValue(d.host), hashValue(d.subset));
+}
+
+size_t hashValue(const FieldValues& f) {
+  return hashCombine(hashValue(f.field), hashValue(f.values));
+}
+
+size_t hashValue(const Condition& c) {
+  return hashCombine(hashValue(c.key), hashCombine(hashValue(c.values), hashValue(c.not_values)));
+}
+
+size_t hashValue(const AuthzRule& r) {
+  return hashCombine(hashValue(r.from), hashCombine(hashValue(r.to), hashValue(r.when)));
 }
 
 namespace {

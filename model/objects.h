@@ -13,30 +13,42 @@
 #include <variant>
 #include <vector>
 
+#include "model/shared_value.h"
+
 namespace ambient_guard {
 
-// Label or annotation map, kept as a vector sorted by key (small, cache friendly).
+// Label or annotation map, kept as a vector sorted by key (small, cache friendly). The pairs
+// live in a Shared block: a Labels is 8 bytes, copies share one map, and the live state interns
+// equal maps (model/state_interner.h). Writing copies the map first when it is shared.
 class Labels {
  public:
+  using Items = std::vector<std::pair<std::string, std::string>>;
+
   Labels() = default;
-  explicit Labels(std::vector<std::pair<std::string, std::string>> kv);
+  explicit Labels(Items kv);
 
   // Returns the value for key, or nullptr when absent.
   const std::string* get(std::string_view key) const;
   bool has(std::string_view key) const { return get(key) != nullptr; }
-  bool empty() const { return kv_.empty(); }
-  size_t size() const { return kv_.size(); }
+  bool empty() const { return items().empty(); }
+  size_t size() const { return items().size(); }
   // Returns true when every pair of `selector` is present in this map (Kubernetes matchLabels).
   bool contains(const Labels& selector) const;
   void set(std::string key, std::string value);
   void erase(std::string_view key);
-  const std::vector<std::pair<std::string, std::string>>& items() const { return kv_; }
+  const Items& items() const;
   // Returns "k1=v1,k2=v2" (kubectl's selector syntax).
   std::string str() const;
-  bool operator==(const Labels&) const = default;
+  bool operator==(const Labels& other) const {
+    return kv_.same(other.kv_) || items() == other.items();
+  }
+
+  // The shared block, for interning.
+  Shared<Items>& handle() { return kv_; }
+  const Shared<Items>& handle() const { return kv_; }
 
  private:
-  std::vector<std::pair<std::string, std::string>> kv_;
+  Shared<Items> kv_;  // null: no labels
 };
 
 enum class Kind {
@@ -107,12 +119,14 @@ struct ServicePort {
   std::string name;
   std::string protocol;
   std::string app_protocol;
+  bool operator==(const ServicePort&) const = default;
 };
+size_t hashValue(const ServicePort& p);
 
 struct Service : Object {
   static constexpr Kind kKind = Kind::kService;
   Labels selector;  // spec.selector
-  std::vector<ServicePort> ports;
+  SharedVector<ServicePort> ports;  // shared between Services with equal ports in live state
   std::string waypoint_canary_weight;  // istio.io/use-waypoint-canary-weight annotation; "" unset
 };
 
@@ -158,19 +172,25 @@ struct TargetRef {
 struct FieldValues {
   std::string field;  // e.g. "principals", "notMethods"
   std::vector<std::string> values;
+  bool operator==(const FieldValues&) const = default;
 };
 
 struct Condition {
   std::string key;
   std::vector<std::string> values;
   std::vector<std::string> not_values;
+  bool operator==(const Condition&) const = default;
 };
 
 struct AuthzRule {
   std::vector<std::vector<FieldValues>> from;  // from[i].source, non-empty fields only
   std::vector<std::vector<FieldValues>> to;    // to[i].operation, non-empty fields only
   std::vector<Condition> when;
+  bool operator==(const AuthzRule&) const = default;
 };
+size_t hashValue(const FieldValues& f);
+size_t hashValue(const Condition& c);
+size_t hashValue(const AuthzRule& r);
 
 struct WorkloadSelector {
   bool present = false;  // the `selector` field was given (even as {})
@@ -183,7 +203,7 @@ struct AuthorizationPolicy : Object {
   std::string provider;          // provider.name for CUSTOM
   WorkloadSelector selector;
   std::vector<TargetRef> target_refs;  // targetRef and targetRefs combined
-  std::vector<AuthzRule> rules;
+  SharedVector<AuthzRule> rules;       // shared between equal rule lists in live state
   std::optional<std::string> dry_run;  // istio.io/dry-run annotation value when present
   // ambient-guard.io/translated-from: the selector policy this targetRefs twin was translated
   // from by `ambient-guard translate` (empty when absent).
@@ -209,23 +229,26 @@ struct RequestAuthentication : Object {
 struct VsDestination {
   std::string host;
   std::string subset;
+  bool operator==(const VsDestination&) const = default;
 };
+size_t hashValue(const VsDestination& d);
 
+// The lists are shared between equal lists in live state (model/state_interner.h).
 struct VirtualService : Object {
   static constexpr Kind kKind = Kind::kVirtualService;
-  std::vector<std::string> hosts;
-  std::vector<std::string> gateways;  // empty means mesh
-  std::vector<std::string> export_to;
-  std::vector<VsDestination> destinations;
+  SharedVector<std::string> hosts;
+  SharedVector<std::string> gateways;  // empty means mesh
+  SharedVector<std::string> export_to;
+  SharedVector<VsDestination> destinations;
   // VirtualService fields used that have no HTTPRoute equivalent (spec §5.1), by path.
-  std::vector<std::string> no_httproute_equivalent;
+  SharedVector<std::string> no_httproute_equivalent;
   bool has_tcp_or_tls = false;
 };
 
 struct DestinationRule : Object {
   static constexpr Kind kKind = Kind::kDestinationRule;
   std::string host;
-  std::vector<std::string> subsets;
+  SharedVector<std::string> subsets;
   std::vector<std::string> export_to;
   // trafficPolicy.tls.mode and portLevelSettings[].tls.mode, by field path, when SIMPLE or
   // MUTUAL (TLS origination by the client proxy).

@@ -41,7 +41,7 @@ TEST(KubeWatch, ListsEveryKindPageByPageThenWatchesFromTheListVersion) {
   const Service* web = s->find<Service>("shop", "web");
   ASSERT_NE(web, nullptr);
   EXPECT_EQ(web->selector.str(), "app=web");
-  EXPECT_EQ(web->ports.at(0).port, 80);
+  EXPECT_EQ(web->ports.vec().at(0).port, 80);
   // Only the labels rules read are kept on non-Namespace objects; Namespaces keep all.
   EXPECT_EQ(web->labels.str(), "istio.io/use-waypoint=waypoint");
   EXPECT_EQ(s->findNamespace("shop")->labels.str(),
@@ -132,6 +132,44 @@ TEST(KubeWatch, AppliesAddedModifiedAndDeletedEventsSplitAcrossChunks) {
   EXPECT_EQ(h.requestsFor("services", false).size(), 2u);  // no relist
   EXPECT_EQ(h.metric("ambient_guard_watch_restarts_total", "Service"), 0);
   EXPECT_GE(h.metric("ambient_guard_watch_last_event_timestamp_seconds", "Service"), 1.7e9);
+}
+
+TEST(KubeWatch, ListedAndWatchedObjectsShareTheirRepeatedValues) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  h.server.applyYaml(R"(
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: a1, labels: {istio.io/use-waypoint: waypoint}}
+spec: {selector: {app: web}, ports: [{name: http, port: 80}]}
+)");
+  h.start();
+  ASSERT_TRUE(h.ready());
+  h.server.applyYaml(R"(
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: a2, labels: {istio.io/use-waypoint: waypoint}}
+spec: {selector: {app: web}, ports: [{name: http, port: 80}]}
+)");
+  ASSERT_TRUE(eventually([&] { return h.state()->find<Service>("a2", "web") != nullptr; }));
+  auto s = h.state();
+  const Service* listed = s->find<Service>("shop", "web");
+  const Service* listed_too = s->find<Service>("a1", "web");
+  const Service* watched = s->find<Service>("a2", "web");
+  ASSERT_NE(listed, nullptr);
+  ASSERT_NE(listed_too, nullptr);
+  // One copy of each repeated value (StateInterner), whichever way the object arrived.
+  EXPECT_TRUE(listed->selector.handle().same(listed_too->selector.handle()));
+  EXPECT_TRUE(listed->selector.handle().same(watched->selector.handle()));
+  EXPECT_TRUE(listed->ports.handle().same(watched->ports.handle()));
+  EXPECT_TRUE(listed->labels.handle().same(watched->labels.handle()));
+  // The values read as decoded: the labels rules read are kept, the chart labels are not.
+  EXPECT_EQ(watched->selector.str(), "app=web");
+  ASSERT_EQ(watched->ports.size(), 1u);
+  EXPECT_EQ(watched->ports[0].name, "http");
+  EXPECT_EQ(watched->ports[0].port, 80);
+  EXPECT_EQ(listed->labels.str(), "istio.io/use-waypoint=waypoint");
+  EXPECT_GE(h.store.interner().sizes().port_lists, 1u);
 }
 
 TEST(KubeWatch, DisconnectResumesFromTheLastResourceVersionWithoutRelisting) {

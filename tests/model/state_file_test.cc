@@ -45,7 +45,7 @@ TEST(StateFile, LoadsKubectlJsonList) {
                         "list.json", objs);
   ASSERT_TRUE(stats.ok()) << stats.error();
   ASSERT_EQ(objs.size(), 2u);
-  EXPECT_EQ(std::get<Service>(objs[0]).ports.at(0).port, 80);
+  EXPECT_EQ(std::get<Service>(objs[0]).ports.vec().at(0).port, 80);
   EXPECT_EQ(std::get<Gateway>(objs[1]).readiness, GatewayReadiness::kReady);
 }
 
@@ -93,8 +93,8 @@ spec: {ports: [{port: 8080}, {port: "9090"}]}
   const auto& svc = std::get<Service>(objs.at(0));
   EXPECT_EQ(*svc.labels.get("a"), "true");
   EXPECT_EQ(*svc.labels.get("b"), "true");
-  EXPECT_EQ(svc.ports.at(0).port, 8080);
-  EXPECT_EQ(svc.ports.at(1).port, 9090);
+  EXPECT_EQ(svc.ports.vec().at(0).port, 8080);
+  EXPECT_EQ(svc.ports.vec().at(1).port, 9090);
 }
 
 TEST(StateFile, ErrorsNameFileAndLine) {
