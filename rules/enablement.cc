@@ -36,8 +36,8 @@ Result<Labels> stringMap(const YAML::Node& node, const std::string& path) {
 
 // metav1.LabelSelectorAsSelector's checks: a known operator; values for In/NotIn, none for
 // Exists/DoesNotExist.
-Result<LabelSelectorSpec> labelSelector(const YAML::Node& node, const std::string& path) {
-  LabelSelectorSpec s;
+Result<KubeLabelSelector> labelSelector(const YAML::Node& node, const std::string& path) {
+  KubeLabelSelector s;
   if (!node || node.IsNull()) {
     return s;
   }
@@ -61,7 +61,7 @@ Result<LabelSelectorSpec> labelSelector(const YAML::Node& node, const std::strin
           !e["operator"].IsScalar()) {
         return Error{p + " needs a key and an operator"};
       }
-      LabelRequirement r{e["key"].as<std::string>(), e["operator"].as<std::string>(), {}};
+      KubeSelectorRequirement r{e["key"].as<std::string>(), e["operator"].as<std::string>(), {}};
       if (const YAML::Node v = e["values"]; v && !v.IsNull()) {
         if (!v.IsSequence()) {
           return Error{p + ".values must be a list of strings"};
@@ -84,7 +84,7 @@ Result<LabelSelectorSpec> labelSelector(const YAML::Node& node, const std::strin
       } else {
         return Error{p + ": \"" + r.op + "\" is not a valid label selector operator"};
       }
-      s.match_expressions.push_back(std::move(r));
+      s.expressions.push_back(std::move(r));
     }
   }
   return s;
@@ -92,50 +92,18 @@ Result<LabelSelectorSpec> labelSelector(const YAML::Node& node, const std::strin
 
 }  // namespace
 
-bool LabelSelectorSpec::matches(const Labels& labels) const {
-  if (!labels.contains(match_labels)) {
-    return false;
-  }
-  for (const LabelRequirement& r : match_expressions) {
-    const std::string* v = labels.get(r.key);
-    const bool in = v != nullptr && std::find(r.values.begin(), r.values.end(), *v) != r.values.end();
-    if ((r.op == "In" && !in) || (r.op == "NotIn" && in) || (r.op == "Exists" && v == nullptr) ||
-        (r.op == "DoesNotExist" && v != nullptr)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string LabelSelectorSpec::str() const {
-  std::vector<std::string> parts;
-  if (!match_labels.empty()) {
-    parts.push_back(match_labels.str());
-  }
-  for (const LabelRequirement& r : match_expressions) {
-    if (r.op == "Exists") {
-      parts.push_back(r.key);
-    } else if (r.op == "DoesNotExist") {
-      parts.push_back("!" + r.key);
-    } else {
-      parts.push_back(r.key + (r.op == "In" ? " in (" : " notin (") + join(r.values, ",") + ")");
-    }
-  }
-  return join(parts, ",");
-}
-
 EnablementSelectors::EnablementSelectors() {
   EnablementSelector pod_labelled;
   pod_labelled.pod.match_labels.set(std::string(kModeLabel), "ambient");
   EnablementSelector ns_labelled;
   ns_labelled.ns.match_labels.set(std::string(kModeLabel), "ambient");
-  ns_labelled.pod.match_expressions.push_back({std::string(kModeLabel), "NotIn", {"none"}});
+  ns_labelled.pod.expressions.push_back({std::string(kModeLabel), "NotIn", {"none"}});
   entries = {std::move(pod_labelled), std::move(ns_labelled)};
 }
 
 bool EnablementSelectors::selects(const Labels& ns_labels, const Labels& pod_labels) const {
   for (const EnablementSelector& e : entries) {
-    if (e.pod.matches(pod_labels) && e.ns.matches(ns_labels)) {
+    if (selectorMatches(e.pod, pod_labels) && selectorMatches(e.ns, ns_labels)) {
       return true;
     }
   }
@@ -148,7 +116,7 @@ bool EnablementSelectors::selectsNamespace(const Labels& ns_labels) const {
 
 Labels EnablementSelectors::enrollLabels() const {
   for (const EnablementSelector& e : entries) {
-    if (!e.ns.match_labels.empty() && e.ns.match_expressions.empty() && e.pod.matches(Labels())) {
+    if (!e.ns.match_labels.empty() && e.ns.expressions.empty() && selectorMatches(e.pod, Labels())) {
       return e.ns.match_labels;
     }
   }
@@ -160,8 +128,8 @@ Labels EnablementSelectors::enrollLabels() const {
 std::string EnablementSelectors::str() const {
   std::vector<std::string> parts;
   for (const EnablementSelector& e : entries) {
-    const std::string pod = e.pod.empty() ? "any pod" : "pods " + e.pod.str();
-    const std::string ns = e.ns.empty() ? "any namespace" : "namespaces " + e.ns.str();
+    const std::string pod = selectorEmpty(e.pod) ? "any pod" : "pods " + selectorString(e.pod);
+    const std::string ns = selectorEmpty(e.ns) ? "any namespace" : "namespaces " + selectorString(e.ns);
     parts.push_back("{" + pod + " in " + ns + "}");
   }
   return parts.empty() ? "(none: nothing is captured)" : join(parts, " or ");

@@ -15,33 +15,16 @@
 #include <vector>
 
 #include "model/cluster_state.h"
+#include "model/label_selector.h"
 #include "model/objects.h"
 #include "model/result.h"
 
 namespace ambient_guard::ambient {
 
-// metav1.LabelSelectorRequirement.
-struct LabelRequirement {
-  std::string key;
-  std::string op;  // In | NotIn | Exists | DoesNotExist
-  std::vector<std::string> values;
-};
-
-// metav1.LabelSelector; an empty selector matches everything.
-struct LabelSelectorSpec {
-  Labels match_labels;
-  std::vector<LabelRequirement> match_expressions;
-
-  bool empty() const { return match_labels.empty() && match_expressions.empty(); }
-  // Returns true when `labels` satisfies every matchLabels pair and every expression.
-  bool matches(const Labels& labels) const;
-  // Returns the selector in kubectl syntax ("a=b,c notin (none)"), "" when empty.
-  std::string str() const;
-};
-
+// One entry: a pod selector and a namespace selector (model/label_selector.h evaluates them).
 struct EnablementSelector {
-  LabelSelectorSpec pod;
-  LabelSelectorSpec ns;
+  KubeLabelSelector pod;
+  KubeLabelSelector ns;
 };
 
 struct EnablementSelectors {

@@ -10,36 +10,6 @@
 
 namespace ambient_guard::netpol {
 
-bool selectorMatches(const KubeLabelSelector& selector, const Labels& labels) {
-  if (!labels.contains(selector.match_labels)) {
-    return false;
-  }
-  for (const auto& e : selector.expressions) {
-    const std::string* v = labels.get(e.key);
-    const bool in = v != nullptr && std::find(e.values.begin(), e.values.end(), *v) != e.values.end();
-    if (e.op == "In") {
-      if (!in) {
-        return false;
-      }
-    } else if (e.op == "NotIn") {
-      if (in) {
-        return false;
-      }
-    } else if (e.op == "Exists") {
-      if (v == nullptr) {
-        return false;
-      }
-    } else if (e.op == "DoesNotExist") {
-      if (v != nullptr) {
-        return false;
-      }
-    } else {
-      return false;  // the API server rejects other operators
-    }
-  }
-  return true;
-}
-
 bool hasType(const NetworkPolicy& np, Direction dir) {
   const char* want = dir == Direction::kIngress ? "Ingress" : "Egress";
   if (!np.policy_types.empty()) {

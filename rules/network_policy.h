@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "model/cluster_state.h"
+#include "model/label_selector.h"
 #include "model/objects.h"
 #include "rules/rule.h"
 
@@ -31,9 +32,9 @@ inline constexpr std::string_view kGatewayNameLabel = "gateway.networking.k8s.io
 
 enum class Direction { kIngress, kEgress };
 
-// Returns true when the selector matches the labels (matchLabels AND every matchExpression;
-// an empty selector matches everything; an unknown operator matches nothing).
-bool selectorMatches(const KubeLabelSelector& selector, const Labels& labels);
+// model/label_selector.h: matchLabels AND every matchExpression; an unknown operator matches
+// nothing.
+using ::ambient_guard::selectorMatches;
 
 // Rule 1: returns true when the policy's effective policyTypes include `dir`: spec.policyTypes
 // when set, else Ingress, plus Egress when spec.egress is non-empty (types.go:95-103).

@@ -150,7 +150,7 @@ LabelSelector selector(const YAML::Node& node, const std::string& path) {
       if (!e["operator"]) {
         fail(child(p, "operator"), "is required");
       }
-      LabelSelector::Requirement r;
+      KubeSelectorRequirement r;
       r.key = nonEmptyStr(e["key"], child(p, "key"));
       r.op = str(e["operator"], child(p, "operator"));
       if (e["values"]) {
@@ -168,7 +168,7 @@ LabelSelector selector(const YAML::Node& node, const std::string& path) {
         fail(child(p, "operator"),
              "unknown operator \"" + r.op + "\" (want In|NotIn|Exists|DoesNotExist)");
       }
-      sel.match_expressions.push_back(std::move(r));
+      sel.expressions.push_back(std::move(r));
     }
   }
   return sel;
@@ -328,21 +328,6 @@ std::optional<Mode> parseMode(std::string_view text) {
     }
   }
   return std::nullopt;
-}
-
-bool LabelSelector::matches(const Labels& labels) const {
-  if (!labels.contains(match_labels)) {
-    return false;
-  }
-  for (const auto& r : match_expressions) {
-    const std::string* v = labels.get(r.key);
-    const bool in = v != nullptr && std::find(r.values.begin(), r.values.end(), *v) != r.values.end();
-    if ((r.op == "In" && !in) || (r.op == "NotIn" && in) || (r.op == "Exists" && v == nullptr) ||
-        (r.op == "DoesNotExist" && v != nullptr)) {
-      return false;
-    }
-  }
-  return true;
 }
 
 Result<Config> parseConfig(std::string_view text, const std::string& source,

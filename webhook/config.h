@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "model/glob.h"
+#include "model/label_selector.h"
 #include "model/objects.h"
 #include "model/result.h"
 #include "rules/rule.h"
@@ -26,19 +27,9 @@ enum class Mode { kEnforce, kWarn, kDryrun };
 std::string_view modeName(Mode mode);
 std::optional<Mode> parseMode(std::string_view text);
 
-// A Kubernetes LabelSelector (matchLabels AND matchExpressions).
-struct LabelSelector {
-  struct Requirement {
-    std::string key;
-    std::string op;  // In | NotIn | Exists | DoesNotExist
-    std::vector<std::string> values;
-  };
-  Labels match_labels;
-  std::vector<Requirement> match_expressions;
-
-  // Returns true when `labels` satisfies every term (an empty selector matches everything).
-  bool matches(const Labels& labels) const;
-};
+// A Kubernetes LabelSelector (matchLabels AND matchExpressions), evaluated by
+// model/label_selector.h like every other selector.
+using LabelSelector = KubeLabelSelector;
 
 // One entry of `namespaceOverrides`: namespaces by name glob, or by label selector.
 struct NamespaceOverride {

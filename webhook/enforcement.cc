@@ -152,7 +152,7 @@ Mode Enforcer::modeFor(std::string_view ns, const Labels* ns_labels) const {
     int rank = 0;
     size_t literal = 0;
     if (ov.selector) {
-      if (ns_labels != nullptr ? ov.selector->matches(*ns_labels) : ov.selector->matches(Labels())) {
+      if (ns_labels != nullptr ? selectorMatches(*ov.selector, *ns_labels) : selectorMatches(*ov.selector, Labels())) {
         rank = 1;
       }
     } else {

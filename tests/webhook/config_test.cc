@@ -59,10 +59,10 @@ webhookNamespace: guard
   ASSERT_TRUE(cfg->namespace_overrides[1].selector.has_value());
   const LabelSelector& sel = *cfg->namespace_overrides[1].selector;
   EXPECT_EQ(cfg->namespace_overrides[1].mode, Mode::kDryrun);
-  EXPECT_TRUE(sel.matches(Labels({{"team", "payments"}, {"tier", "gold"}})));
-  EXPECT_FALSE(sel.matches(Labels({{"team", "payments"}, {"tier", "bronze"}})));
-  EXPECT_FALSE(sel.matches(Labels({{"team", "payments"}, {"tier", "gold"}, {"legacy", "1"}})));
-  EXPECT_FALSE(sel.matches(Labels({{"tier", "gold"}, {"other", "x"}})));
+  EXPECT_TRUE(selectorMatches(sel, Labels({{"team", "payments"}, {"tier", "gold"}})));
+  EXPECT_FALSE(selectorMatches(sel, Labels({{"team", "payments"}, {"tier", "bronze"}})));
+  EXPECT_FALSE(selectorMatches(sel, Labels({{"team", "payments"}, {"tier", "gold"}, {"legacy", "1"}})));
+  EXPECT_FALSE(selectorMatches(sel, Labels({{"tier", "gold"}, {"other", "x"}})));
   EXPECT_EQ(cfg->exemptions.namespaces, std::vector<std::string>{"ci-*"});
   EXPECT_EQ(cfg->exemptions.users, std::vector<std::string>{"system:serviceaccount:argocd:*"});
   EXPECT_EQ(cfg->exemptions.groups, std::vector<std::string>{"breakglass"});
