@@ -336,28 +336,40 @@ void translateRequestAuthentication(Context& ctx, const json& doc,
                (t.waypoint_ready || t.how.empty() ? "" : " (needs: " + t.how + ")"));
 }
 
-void translateWasmPlugin(Context& ctx, const json& doc, const WasmPlugin& wp) {
+namespace {
+
+// WasmPlugin and TrafficExtension attach the same way: one already bound with targetRefs, or
+// selecting gateway pods (the gateway keeps running it), is kept; otherwise it becomes a
+// targetRefs twin bound to the waypoint that serves its selector.
+template <class Extension>
+void translateExtension(Context& ctx, const json& doc, const std::string& kind,
+                        const Extension& ext, const std::string& why, const std::string& check) {
   const std::string api = text(doc, "apiVersion");
-  const ObjectRef ref{api, "WasmPlugin", wp.ns, wp.name};
-  if (!wp.target_refs.empty()) {
+  const ObjectRef ref{api, kind, ext.ns, ext.name};
+  if (!ext.target_refs.empty()) {
     ctx.note(Level::kInfo, ref.str(), "already bound with targetRefs; kept");
     return;
   }
-  if (selectsGatewayPods(wp.selector)) {
+  if (selectsGatewayPods(ext.selector)) {
     ctx.note(Level::kInfo, ref.str(), "selects gateway pods: the gateway keeps running it; kept");
     return;
   }
-  const Target t = targetFor(ctx, wp.ns, wp.selector);
-  TranslatedObject& o =
-      retarget(ctx, doc, ref, api, wp.selector, t,
-               "Bound with targetRefs, so the plugin runs in the waypoint (Alpha in ambient); "
-               "url and pluginConfig unchanged. Selector WasmPlugins have no effect on ambient "
-               "pods.");
+  const Target t = targetFor(ctx, ext.ns, ext.selector);
+  TranslatedObject& o = retarget(ctx, doc, ref, api, ext.selector, t, why);
   o.doc.comment("/spec/targetRefs",
-                targetComment(t, wp.selector, t.kind == "Service" ? t.refs.size() : 0));
+                targetComment(t, ext.selector, t.kind == "Service" ? t.refs.size() : 0));
   ctx.note(Level::kReview, ref.str(),
-           "→ targetRefs " + t.kind + " " + t.refs[0].value("name", "") +
-               "; check that the plugin works in a waypoint (Alpha)");
+           "→ targetRefs " + t.kind + " " + t.refs[0].value("name", "") + "; " + check);
+}
+
+}  // namespace
+
+void translateWasmPlugin(Context& ctx, const json& doc, const WasmPlugin& wp) {
+  translateExtension(ctx, doc, "WasmPlugin", wp,
+                     "Bound with targetRefs, so the plugin runs in the waypoint (Alpha in ambient); "
+                     "url and pluginConfig unchanged. Selector WasmPlugins have no effect on "
+                     "ambient pods.",
+                     "check that the plugin works in a waypoint (Alpha)");
 }
 
 // TrafficExtension (extensions.istio.io/v1alpha1, Istio 1.30+) supersedes WasmPlugin and attaches
@@ -365,28 +377,12 @@ void translateWasmPlugin(Context& ctx, const json& doc, const WasmPlugin& wp) {
 // apply; `selector` policies will be ignored", and only one of targetRefs or selector may be set
 // (CEL) — the twin drops the selector ([API] extensions/v1alpha1/traffic_extension.proto).
 void translateTrafficExtension(Context& ctx, const json& doc, const TrafficExtension& te) {
-  const std::string api = text(doc, "apiVersion");
-  const ObjectRef ref{api, "TrafficExtension", te.ns, te.name};
-  if (!te.target_refs.empty()) {
-    ctx.note(Level::kInfo, ref.str(), "already bound with targetRefs; kept");
-    return;
-  }
-  if (selectsGatewayPods(te.selector)) {
-    ctx.note(Level::kInfo, ref.str(), "selects gateway pods: the gateway keeps running it; kept");
-    return;
-  }
-  const Target t = targetFor(ctx, te.ns, te.selector);
-  TranslatedObject& o =
-      retarget(ctx, doc, ref, api, te.selector, t,
-               "Bound with targetRefs, so the Wasm or Lua filter runs in the waypoint; wasm, lua, "
-               "phase and match unchanged. Waypoints ignore selector TrafficExtensions, and "
-               "ambient pods have no proxy to run them.");
-  o.doc.comment("/spec/targetRefs",
-                targetComment(t, te.selector, t.kind == "Service" ? t.refs.size() : 0));
-  ctx.note(Level::kReview, ref.str(),
-           "→ targetRefs " + t.kind + " " + t.refs[0].value("name", "") +
-               "; check that the filter works in a waypoint (match.mode SERVER is the waypoint's "
-               "inbound side)");
+  translateExtension(ctx, doc, "TrafficExtension", te,
+                     "Bound with targetRefs, so the Wasm or Lua filter runs in the waypoint; wasm, "
+                     "lua, phase and match unchanged. Waypoints ignore selector TrafficExtensions, "
+                     "and ambient pods have no proxy to run them.",
+                     "check that the filter works in a waypoint (match.mode SERVER is the "
+                     "waypoint's inbound side)");
 }
 
 void translatePeerAuthentication(Context& ctx, const json& doc, const PeerAuthentication& pa) {
