@@ -231,21 +231,17 @@ std::vector<const VirtualService*> gatewayRoutesTo(const ClusterView& state, con
   return out;
 }
 
-namespace {
-
-bool parseGoBool(const std::string* v) {
-  return v != nullptr && (*v == "1" || *v == "t" || *v == "T" || *v == "TRUE" || *v == "true" ||
-                          *v == "True");
+bool parseGoBool(std::string_view v) {
+  return v == "1" || v == "t" || v == "T" || v == "TRUE" || v == "true" || v == "True";
 }
-
-}  // namespace
 
 bool ingressUsesWaypoint(const ClusterView& state, const Service& svc) {
   if (const std::string* v = svc.labels.get(kIngressUseWaypointLabel)) {
-    return parseGoBool(v);
+    return parseGoBool(*v);
   }
   const Namespace* n = state.findNamespace(svc.ns);
-  return n != nullptr && parseGoBool(n->labels.get(kIngressUseWaypointLabel));
+  const std::string* v = n != nullptr ? n->labels.get(kIngressUseWaypointLabel) : nullptr;
+  return v != nullptr && parseGoBool(*v);
 }
 
 TargetRefSuggestion suggestTargetRefs(const ClusterView& state, std::string_view ns,

@@ -297,6 +297,11 @@ std::vector<const VirtualService*> gatewayRoutesTo(const ClusterView& state, con
 inline constexpr std::string_view kIngressUseWaypointLabel = "istio.io/ingress-use-waypoint";
 bool ingressUsesWaypoint(const ClusterView& state, const Service& svc);
 
+// Returns true for the values Go's strconv.ParseBool reads as true (1, t, T, TRUE, true, True);
+// everything else, unparsable values included, is false (how istiod reads boolean labels and
+// annotations).
+bool parseGoBool(std::string_view value);
+
 }  // namespace ambient_guard::ambient
 
 namespace ambient_guard::ambient {

@@ -101,8 +101,7 @@ ZtunnelConversion convertForZtunnel(const AuthorizationPolicy& ap,
   ZtunnelConversion conv;
   // 1. Dry-run: strconv.ParseBool; an unparsable value means "enforce".
   if (ap.dry_run) {
-    const std::string& v = *ap.dry_run;
-    const bool dry = v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
+    const bool dry = parseGoBool(*ap.dry_run);
     if (dry && !mesh.ambient_dry_run) {
       conv.outcome = Outcome::kDryRunNotSent;
       conv.status_message = "found policy \"" + ap.ns + "/" + ap.name +

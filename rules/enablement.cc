@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
+#include "rules/ambient.h"
+
 namespace ambient_guard::ambient {
 namespace {
-
-constexpr std::string_view kModeLabel = "istio.io/dataplane-mode";
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
   std::string out;
@@ -94,10 +94,10 @@ Result<KubeLabelSelector> labelSelector(const YAML::Node& node, const std::strin
 
 EnablementSelectors::EnablementSelectors() {
   EnablementSelector pod_labelled;
-  pod_labelled.pod.match_labels.set(std::string(kModeLabel), "ambient");
+  pod_labelled.pod.match_labels.set(std::string(kDataplaneModeLabel), "ambient");
   EnablementSelector ns_labelled;
-  ns_labelled.ns.match_labels.set(std::string(kModeLabel), "ambient");
-  ns_labelled.pod.expressions.push_back({std::string(kModeLabel), "NotIn", {"none"}});
+  ns_labelled.ns.match_labels.set(std::string(kDataplaneModeLabel), "ambient");
+  ns_labelled.pod.expressions.push_back({std::string(kDataplaneModeLabel), "NotIn", {"none"}});
   entries = {std::move(pod_labelled), std::move(ns_labelled)};
 }
 
@@ -121,7 +121,7 @@ Labels EnablementSelectors::enrollLabels() const {
     }
   }
   Labels out;
-  out.set(std::string(kModeLabel), "ambient");
+  out.set(std::string(kDataplaneModeLabel), "ambient");
   return out;
 }
 

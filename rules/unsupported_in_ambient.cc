@@ -143,7 +143,7 @@ void checkDestinationRule(const RuleContext& ctx, const DestinationRule& dr,
       }
       for (const VsDestination& d : vs->destinations) {
         if (!d.subset.empty() && subsets.count(d.subset) > 0 &&
-            serviceName(d.host) == svc && ambient::hostNamespace(d.host, vs->ns) == host_ns) {
+            ambient::hostIsService(d.host, vs->ns, host_ns, svc)) {
           used.insert(d.subset);
           by.insert("VirtualService " + vs->ns + "/" + vs->name);
         }
