@@ -42,6 +42,8 @@ const std::vector<WatchedResource>& watchedResources() {
       {Kind::kService, "", "v1", "services"},
       {Kind::kGateway, "gateway.networking.k8s.io", "v1", "gateways"},
       {Kind::kGatewayClass, "gateway.networking.k8s.io", "v1", "gatewayclasses"},
+      // Ingress through HTTPRoutes (targetref-unresolved's istio.io/ingress-use-waypoint check).
+      {Kind::kHTTPRoute, "gateway.networking.k8s.io", "v1", "httproutes"},
       {Kind::kAuthorizationPolicy, "security.istio.io", "v1", "authorizationpolicies"},
       {Kind::kPeerAuthentication, "security.istio.io", "v1", "peerauthentications"},
       {Kind::kRequestAuthentication, "security.istio.io", "v1", "requestauthentications"},

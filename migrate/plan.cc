@@ -164,7 +164,7 @@ std::vector<PlanStep> steps(const Inputs& in, const NamespacePlan& np, const Nam
     std::string called;
     for (const Service* svc : in.state.list<Service>(ns)) {
       if (!ambient::ingressUsesWaypoint(in.state, *svc) &&
-          !ambient::gatewayRoutesTo(in.state, *svc).empty()) {
+          ambient::ingressRoutesTo(in.state, *svc)) {
         called += (called.empty() ? "" : ", ") + svc->name;
       }
     }

@@ -25,6 +25,7 @@ std::string_view apiVersionOf(Kind kind) {
       return "v1";
     case Kind::kGateway:
     case Kind::kGatewayClass:
+    case Kind::kHTTPRoute:
       return "gateway.networking.k8s.io/v1";
     case Kind::kAuthorizationPolicy:
     case Kind::kPeerAuthentication:

@@ -74,7 +74,7 @@ TranslatedObject& retarget(Context& ctx, const json& doc, const ObjectRef& ref,
     for (const auto& r : t.refs) {
       const Service* svc = ctx.state.find<Service>(ref.ns, r.value("name", ""));
       if (svc == nullptr || ambient::ingressUsesWaypoint(ctx.state, *svc) ||
-          ambient::gatewayRoutesTo(ctx.state, *svc).empty()) {
+          !ambient::ingressRoutesTo(ctx.state, *svc)) {
         continue;
       }
       const std::string fix = "kubectl label service " + svc->name + " -n " + svc->ns + " " +

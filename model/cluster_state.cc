@@ -26,7 +26,8 @@ struct Snapshot::Bucket {
              std::vector<Installation>, std::vector<SecurityGroupPolicy>,
              std::vector<CiliumNetworkPolicy>, std::vector<CiliumClusterwideNetworkPolicy>,
              std::vector<ServiceEntry>, std::vector<WorkloadEntry>, std::vector<WorkloadGroup>,
-             std::vector<TrafficExtension>, std::vector<ClusterSPIFFEID>>
+             std::vector<TrafficExtension>, std::vector<ClusterSPIFFEID>,
+             std::vector<HTTPRoute>>
       vectors;
 
   template <class T>

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <ctime>
 #include <stdexcept>
 
@@ -189,6 +190,54 @@ Gateway decodeGateway(const json& doc) {
                                                        : GatewayReadiness::kNotReady;
   }
   return g;
+}
+
+RouteRef routeRef(const json& j, const std::string& path) {
+  if (!j.is_object()) {
+    fail(path, "must be an object");
+  }
+  return RouteRef{stringAt(j, "group", path), stringAt(j, "kind", path),
+                  stringAt(j, "namespace", path), stringAt(j, "name", path),
+                  stringAt(j, "sectionName", path)};
+}
+
+// Keeps the parents and the Service backends only: filters, matches and weights are not read by
+// any rule, and the lists intern well (many routes share one ingress Gateway parent).
+HTTPRoute decodeHttpRoute(const json& doc) {
+  HTTPRoute r;
+  const json& spec = specOf(doc);
+  if (JsonPtr ps = listAt(spec, "parentRefs", "spec")) {
+    std::vector<RouteRef> parents;
+    parents.reserve(ps->size());
+    for (size_t i = 0; i < ps->size(); ++i) {
+      parents.push_back(routeRef((*ps)[i], idx("spec.parentRefs", i)));
+    }
+    r.parent_refs = std::move(parents);
+  }
+  if (JsonPtr rules = listAt(spec, "rules", "spec")) {
+    std::vector<RouteRef> backends;
+    for (size_t i = 0; i < rules->size(); ++i) {
+      const json& rule = (*rules)[i];
+      const std::string path = idx("spec.rules", i);
+      if (!rule.is_object()) {
+        fail(path, "must be an object");
+      }
+      JsonPtr bs = listAt(rule, "backendRefs", path);
+      for (size_t b = 0; bs != nullptr && b < bs->size(); ++b) {
+        RouteRef ref = routeRef((*bs)[b], idx(path + ".backendRefs", b));
+        // BackendObjectReference: group "" (core) and kind Service are the defaults.
+        if (!ref.group.empty() || !(ref.kind.empty() || ref.kind == "Service")) {
+          continue;
+        }
+        RouteRef svc{{}, {}, std::move(ref.ns), std::move(ref.name), {}};
+        if (std::find(backends.begin(), backends.end(), svc) == backends.end()) {
+          backends.push_back(std::move(svc));
+        }
+      }
+    }
+    r.backend_refs = std::move(backends);
+  }
+  return r;
 }
 
 AuthorizationPolicy decodeAuthorizationPolicy(const json& doc) {
@@ -492,6 +541,8 @@ AnyObject decodeKind(Kind kind, const json& doc) {
     }
     case Kind::kClusterSPIFFEID:
       return ClusterSPIFFEID{};
+    case Kind::kHTTPRoute:
+      return decodeHttpRoute(doc);
     default:
       if (isPlatformKind(kind)) {
         return decodePlatformObject(kind, doc);  // model/decode_platform.cc

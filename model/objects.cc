@@ -97,6 +97,12 @@ size_t hashValue(const Condition& c) {
   return hashCombine(hashValue(c.key), hashCombine(hashValue(c.values), hashValue(c.not_values)));
 }
 
+size_t hashValue(const RouteRef& r) {
+  return hashCombine(
+      hashCombine(hashValue(r.group), hashValue(r.kind)),
+      hashCombine(hashCombine(hashValue(r.ns), hashValue(r.name)), hashValue(r.section_name)));
+}
+
 size_t hashValue(const AuthzRule& r) {
   return hashCombine(hashValue(r.from), hashCombine(hashValue(r.to), hashValue(r.when)));
 }
@@ -140,6 +146,7 @@ constexpr KindInfo kKinds[] = {
     {Kind::kWorkloadGroup, "WorkloadGroup", "networking.istio.io"},
     {Kind::kTrafficExtension, "TrafficExtension", "extensions.istio.io"},
     {Kind::kClusterSPIFFEID, "ClusterSPIFFEID", "spire.spiffe.io"},
+    {Kind::kHTTPRoute, "HTTPRoute", "gateway.networking.k8s.io"},
     // Aliases: further API groups of a kind above (kindName indexes the rows above by Kind).
     {Kind::kFelixConfiguration, "FelixConfiguration", "projectcalico.org"},
 };

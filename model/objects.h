@@ -86,8 +86,10 @@ enum class Kind {
   kWorkloadGroup,
   kTrafficExtension,
   kClusterSPIFFEID,
+  // Gateway API HTTPRoute: ingress routes to Services (targetref-unresolved's ingress check).
+  kHTTPRoute,
 };
-inline constexpr int kKindCount = 30;
+inline constexpr int kKindCount = 31;
 
 // Returns the Kubernetes kind name ("AuthorizationPolicy").
 std::string_view kindName(Kind kind);
@@ -490,13 +492,35 @@ struct ClusterSPIFFEID : Object {
   static constexpr Kind kKind = Kind::kClusterSPIFFEID;
 };
 
+// A Gateway API parentRef or backendRef, as written (defaults are applied by the readers:
+// model/objects.h keeps what the user wrote).
+struct RouteRef {
+  std::string group;
+  std::string kind;
+  std::string ns;
+  std::string name;
+  std::string section_name;  // parentRefs only
+  bool operator==(const RouteRef&) const = default;
+};
+size_t hashValue(const RouteRef& r);
+
+// gateway.networking.k8s.io HTTPRoute, reduced to what the ingress check reads: its parents and
+// the Services its rules send traffic to. The lists are shared between equal lists in live state.
+struct HTTPRoute : Object {
+  static constexpr Kind kKind = Kind::kHTTPRoute;
+  SharedVector<RouteRef> parent_refs;  // spec.parentRefs
+  // spec.rules[].backendRefs that name a Service (group "" and kind Service, the defaults),
+  // without duplicates, in first-seen order; group/kind/sectionName are left empty.
+  SharedVector<RouteRef> backend_refs;
+};
+
 using AnyObject =
     std::variant<Namespace, Service, Gateway, GatewayClass, AuthorizationPolicy, PeerAuthentication,
                  RequestAuthentication, VirtualService, DestinationRule, EnvoyFilter, Sidecar,
                  WasmPlugin, NetworkPolicy, Pod, Deployment, StatefulSet, DaemonSet, Node,
                  ConfigMap, ResourceQuota, FelixConfiguration, Installation, SecurityGroupPolicy,
                  CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, ServiceEntry, WorkloadEntry,
-                 WorkloadGroup, TrafficExtension, ClusterSPIFFEID>;
+                 WorkloadGroup, TrafficExtension, ClusterSPIFFEID, HTTPRoute>;
 
 // Returns the kind of the object held.
 Kind kindOf(const AnyObject& obj);

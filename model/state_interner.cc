@@ -48,6 +48,9 @@ void StateInterner::compact(AnyObject& obj) {
           intern(o.no_httproute_equivalent, string_lists_);
         } else if constexpr (std::is_same_v<T, DestinationRule>) {
           intern(o.subsets, string_lists_);
+        } else if constexpr (std::is_same_v<T, HTTPRoute>) {
+          intern(o.parent_refs, route_refs_);
+          intern(o.backend_refs, route_refs_);
         } else if constexpr (std::is_same_v<T, NetworkPolicy>) {
           intern(o.pod_selector.match_labels);
         }
@@ -61,11 +64,12 @@ void StateInterner::sweep() {
   rules_.sweep();
   string_lists_.sweep();
   destinations_.sweep();
+  route_refs_.sweep();
 }
 
 StateInterner::Sizes StateInterner::sizes() const {
   return Sizes{labels_.size(), ports_.size(), rules_.size(), string_lists_.size(),
-               destinations_.size()};
+               destinations_.size(), route_refs_.size()};
 }
 
 }  // namespace ambient_guard

@@ -28,6 +28,7 @@ class StateInterner {
     size_t rule_lists = 0;
     size_t string_lists = 0;
     size_t destination_lists = 0;
+    size_t route_ref_lists = 0;
   };
   // Returns how many distinct values each table holds.
   Sizes sizes() const;
@@ -44,6 +45,7 @@ class StateInterner {
   InternTable<std::vector<AuthzRule>> rules_;
   InternTable<std::vector<std::string>> string_lists_;
   InternTable<std::vector<VsDestination>> destinations_;
+  InternTable<std::vector<RouteRef>> route_refs_;  // HTTPRoute parentRefs and backendRefs
 };
 
 }  // namespace ambient_guard

@@ -231,6 +231,50 @@ std::vector<const VirtualService*> gatewayRoutesTo(const ClusterView& state, con
   return out;
 }
 
+std::vector<std::string> ingressParents(const ClusterView& state, const HTTPRoute& route) {
+  std::vector<std::string> out;
+  for (const RouteRef& p : route.parent_refs) {
+    const bool gateway_ref = (p.group.empty() || p.group == "gateway.networking.k8s.io") &&
+                             (p.kind.empty() || p.kind == "Gateway");
+    if (!gateway_ref) {
+      continue;
+    }
+    const std::string& ns = p.ns.empty() ? route.ns : p.ns;
+    const Gateway* gw = state.find<Gateway>(ns, p.name);
+    if (gw == nullptr || isWaypoint(state, *gw)) {
+      continue;
+    }
+    std::string name = ns + "/" + p.name;
+    if (std::find(out.begin(), out.end(), name) == out.end()) {
+      out.push_back(std::move(name));
+    }
+  }
+  return out;
+}
+
+std::vector<const HTTPRoute*> gatewayHttpRoutesTo(const ClusterView& state, const Service& svc) {
+  std::vector<const HTTPRoute*> out;
+  if (state.count(Kind::kHTTPRoute) == 0) {
+    return out;
+  }
+  for (const std::string& ns : state.namespaceNames()) {
+    for (const HTTPRoute* route : state.list<HTTPRoute>(ns)) {
+      const bool to_svc = std::any_of(
+          route->backend_refs.begin(), route->backend_refs.end(), [&](const RouteRef& b) {
+            return b.name == svc.name && (b.ns.empty() ? route->ns : b.ns) == svc.ns;
+          });
+      if (to_svc && !ingressParents(state, *route).empty()) {
+        out.push_back(route);
+      }
+    }
+  }
+  return out;
+}
+
+bool ingressRoutesTo(const ClusterView& state, const Service& svc) {
+  return !gatewayRoutesTo(state, svc).empty() || !gatewayHttpRoutesTo(state, svc).empty();
+}
+
 bool parseGoBool(std::string_view v) {
   return v == "1" || v == "t" || v == "T" || v == "TRUE" || v == "true" || v == "True";
 }

@@ -289,6 +289,20 @@ bool hostIsService(std::string_view host, std::string_view vs_ns, std::string_vi
 // traffic to the Service, in namespace then name order.
 std::vector<const VirtualService*> gatewayRoutesTo(const ClusterView& state, const Service& svc);
 
+// Returns the ingress Gateways ("ns/name") among an HTTPRoute's parentRefs: kind Gateway (the
+// default) in group gateway.networking.k8s.io (the default), namespace defaulting to the
+// route's, that exist and are not waypoints (isWaypoint). Service parents (GAMMA, mesh routes)
+// and waypoint parents are not ingress. Unknown Gateways are skipped: nothing programs the route.
+std::vector<std::string> ingressParents(const ClusterView& state, const HTTPRoute& route);
+
+// Returns the HTTPRoutes with an ingress parent (ingressParents) whose backendRefs name the
+// Service (kind Service, namespace defaulting to the route's), in namespace then name order.
+std::vector<const HTTPRoute*> gatewayHttpRoutesTo(const ClusterView& state, const Service& svc);
+
+// Returns true when an ingress gateway routes to the Service: a gateway-bound VirtualService
+// (gatewayRoutesTo) or an HTTPRoute on an ingress Gateway (gatewayHttpRoutesTo).
+bool ingressRoutesTo(const ClusterView& state, const Service& svc);
+
 // Returns true when ingress gateways send the Service's traffic through its waypoint:
 // istio.io/ingress-use-waypoint on the Service, else on its Namespace, parsed like Go's
 // strconv.ParseBool (1, t, T, TRUE, true, True). Mirrors [I] pilot/pkg/serviceregistry/ambient/

@@ -14,7 +14,8 @@ constexpr RuleDoc kDoc{
     "TrafficExtension attaches: a Service or ServiceEntry bound to a waypoint serving service "
     "traffic, a waypoint (or Istio ingress) Gateway in the policy's namespace, or GatewayClass "
     "`istio-waypoint` from the root namespace; agentgateway waypoints apply no Istio policy; "
-    "a Service that an ingress gateway routes to sets istio.io/ingress-use-waypoint.",
+    "a Service that an ingress gateway routes to (a gateway VirtualService, or an HTTPRoute on "
+    "a Gateway that is not a waypoint) sets istio.io/ingress-use-waypoint.",
     "Sidecars and ztunnel ignore policies with targetRefs; only the waypoint or Gateway the "
     "targetRef selects applies them. An unresolved targetRef leaves the policy enforced nowhere, "
     "and istiod says so only in a status condition.",
@@ -53,7 +54,9 @@ void checkIngress(const RuleContext& ctx, const ambient::TargetedPolicy& p, size
     return;
   }
   const std::vector<const VirtualService*> routes = ambient::gatewayRoutesTo(ctx.state, *svc);
-  if (routes.empty()) {
+  const std::vector<const HTTPRoute*> http_routes =
+      ambient::gatewayHttpRoutesTo(ctx.state, *svc);
+  if (routes.empty() && http_routes.empty()) {
     return;
   }
   std::string via;
@@ -66,6 +69,17 @@ void checkIngress(const RuleContext& ctx, const ambient::TargetedPolicy& p, size
     }
     via += (via.empty() ? "" : "; ") + std::string("VirtualService ") + vs->ns + "/" + vs->name +
            " (gateways " + gws + ")";
+  }
+  // Gateway API ingress: an HTTPRoute on an ingress (non-waypoint) Gateway with the Service as
+  // a backendRef; istiod applies ingress-use-waypoint to it the same way ([I] pilot/pkg/
+  // serviceregistry/ambient/services.go; istio.io docs/ambient/usage/waypoint).
+  for (const HTTPRoute* route : http_routes) {
+    std::string gws;
+    for (const std::string& g : ambient::ingressParents(ctx.state, *route)) {
+      gws += (gws.empty() ? "" : ", ") + g;
+    }
+    via += (via.empty() ? "" : "; ") + std::string("HTTPRoute ") + route->ns + "/" +
+           route->name + " (parentRefs Gateway " + gws + ")";
   }
   const std::string svc_name = svc->ns + "/" + svc->name;
   Finding f;

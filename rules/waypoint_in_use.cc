@@ -15,8 +15,9 @@ constexpr RuleDoc kDoc{
     Action::kDeny,
     "A waypoint Gateway is not deleted or changed (class, waypoint-for, listeners), "
     "istio.io/use-waypoint is not removed or repointed on a Service, ServiceEntry or Namespace, "
-    "and traffic is not shifted to a canary waypoint (istio.io/use-waypoint-canary*) lacking "
-    "the primary's Gateway-targeted policies, while targetRef'd AuthorizationPolicies, "
+    "and traffic is not shifted to a canary waypoint (istio.io/use-waypoint-canary*, including "
+    "a Namespace canary weight that Services without their own inherit) lacking the primary's "
+    "Gateway-targeted policies, while targetRef'd AuthorizationPolicies, "
     "RequestAuthentications, WasmPlugins or TrafficExtensions depend on it.",
     "Only waypoints enforce targetRef'd policies. Take the waypoint away and the traffic goes "
     "straight to the pods: ALLOW rules stop restricting, DENY rules stop blocking, JWTs stop "
@@ -147,6 +148,17 @@ bool namesWaypoint(const Labels* labels, const std::string& name, bool with_cana
   return (wp != nullptr && *wp == name) || (with_canary && canary != nullptr && *canary == name);
 }
 
+// Returns true when a Namespace write can move the traffic of a Service or ServiceEntry with
+// these labels and canary weight: it inherits the primary, or it names its own canary and takes
+// the namespace's canary weight.
+bool inheritsFromNamespace(const Labels& labels, const std::string& own_weight) {
+  if (!labels.has(ambient::kUseWaypointLabel)) {
+    return true;
+  }
+  const std::string* canary = labels.get(ambient::kUseWaypointCanaryLabel);
+  return own_weight.empty() && canary != nullptr && !canary->empty() && *canary != "none";
+}
+
 // Returns the users whose traffic the write to the subject can move off a waypoint.
 std::vector<User> usersOf(const ClusterView& state, const Subject& subject) {
   std::vector<User> users;
@@ -156,14 +168,16 @@ std::vector<User> usersOf(const ClusterView& state, const Subject& subject) {
     if (n == nullptr) {
       return users;
     }
-    // Services without a label of their own take the namespace's (waypoints.go:129-145).
+    // Services without a label of their own take the namespace's (waypoints.go:129-145), and
+    // so do those with their own canary but no weight of their own: they take the namespace's
+    // istio.io/use-waypoint-canary-weight (getCanaryWeight, resolveCanary).
     for (const Service* svc : state.list<Service>(key.name)) {
-      if (!svc->labels.has(ambient::kUseWaypointLabel)) {
+      if (inheritsFromNamespace(svc->labels, svc->waypoint_canary_weight)) {
         users.push_back(serviceUser(*svc));
       }
     }
     for (const ServiceEntry* se : state.list<ServiceEntry>(key.name)) {
-      if (!se->labels.has(ambient::kUseWaypointLabel)) {
+      if (inheritsFromNamespace(se->labels, se->waypoint_canary_weight)) {
         users.push_back(entryUser(*se));
       }
     }
@@ -295,6 +309,24 @@ std::pair<std::string, std::string> describeWrite(const RuleContext& ctx) {
   return {"This change to " + what, "spec"};
 }
 
+// A Namespace write can move the traffic of every Service in it: messages name this many
+// users, then count the rest.
+constexpr size_t kUsersShown = 10;
+
+// Returns "a, b, c" for the first kUsersShown users, then " and N more".
+std::string cappedList(const std::set<std::string>& users) {
+  std::string out;
+  size_t shown = 0;
+  for (const auto& u : users) {
+    if (shown == kUsersShown) {
+      return out + " and " + std::to_string(users.size() - shown) + " more";
+    }
+    out += (out.empty() ? "" : ", ") + u;
+    ++shown;
+  }
+  return out;
+}
+
 // Returns what the user's traffic gets after the write ("no waypoint (…)", "waypoint x/y"),
 // and sets `split` when a canary carries part of it.
 std::string afterText(const ClusterView& state, const std::string& user_label,
@@ -391,18 +423,27 @@ void WaypointInUse::evaluate(const RuleContext& ctx, std::vector<Finding>& out) 
     for (const auto& s : via) {
       v += (v.empty() ? "" : ", ") + s;
     }
-    std::string a;
-    for (const auto& s : affected) {
-      a += (a.empty() ? "" : ", ") + s;
-    }
+    const std::string a = cappedList(affected);
     list += (list.empty() ? "" : "; ") + policy.str() + " (" + v + ", for " + a + ")";
     names += (names.empty() ? "" : ", ") + policy.str();
   }
   std::string consequences;
   bool split = false;
+  size_t shown = 0;
   for (const auto& u : users) {
+    if (shown == kUsersShown) {
+      // The rest are counted; one of them may still be the one a canary splits.
+      if (!split) {
+        afterText(ctx.state, u, users_after, split);
+      }
+      continue;
+    }
+    ++shown;
     consequences += (consequences.empty() ? "" : "; ") + u + " " +
                     afterText(ctx.state, u, users_after, split);
+  }
+  if (users.size() > shown) {
+    consequences += "; and " + std::to_string(users.size() - shown) + " more";
   }
   Finding f;
   f.rule = std::string(kDoc.id);

@@ -11,7 +11,10 @@
 //     annotation istio.io/use-waypoint-canary-weight; Istio 1.31) that does not apply the
 //     Gateway-targeted policies of the primary: the traffic is split per connection, and a
 //     policy whose targetRef names a waypoint Gateway applies only at that Gateway
-//     (istio.io docs/ambient/usage/waypoint "Configuration attached to the waypoint").
+//     (istio.io docs/ambient/usage/waypoint "Configuration attached to the waypoint"). A
+//     Namespace's canary weight annotation counts for every Service and ServiceEntry in it that
+//     sets none of its own (getCanaryWeight), including those that name their own canary, so a
+//     Namespace write that changes it is judged for them like the equivalent Service writes.
 // A policy depends on a waypoint for some traffic when the waypoint applies it there: a
 // Service-targeted policy to its Service's traffic, a Gateway-targeted policy to the traffic of
 // that waypoint's Services and pods, a GatewayClass istio-waypoint policy (root namespace) to

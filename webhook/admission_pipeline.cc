@@ -299,7 +299,10 @@ AdmissionOutcome AdmissionPipeline::mutate(std::string_view body) const {
     return finish("exempted");
   }
   // The patch is built with nlohmann (json::diff); only Namespace writes get here.
-  Mutation m = mutateNamespace(toNlohmann(req.object), toNlohmann(req.old_object), nowRfc3339());
+  // Enrollment as istio-cni sees it: the enablement selectors the rules use, read per request
+  // from the Reviewer (custom selectors: --ambient-enablement-selector or istio-cni-config).
+  Mutation m = mutateNamespace(toNlohmann(req.object), toNlohmann(req.old_object), nowRfc3339(),
+                               reviewer_.mesh().enablement);
   for (const auto& note : m.notes) {
     resp.warnings.push_back(sanitizeWarning("[ambient-guard] Namespace " + ctx.ns + ": " + note));
   }

@@ -36,9 +36,24 @@ Labels labelsOf(const json& obj) {
   return stringMap(meta != nullptr ? member(*meta, "labels") : nullptr);
 }
 
-bool isAmbient(const Labels& labels) {
-  const std::string* mode = labels.get(ambient::kDataplaneModeLabel);
-  return mode != nullptr && *mode == "ambient";
+// With Istio's default selectors: labelled istio.io/dataplane-mode=ambient.
+bool isAmbient(const Labels& labels, const ambient::EnablementSelectors& enablement) {
+  return enablement.selectsNamespace(labels);
+}
+
+// Returns true when the write took the enrollment away on purpose: every enrollment label
+// removed or set to `none` (by default: istio.io/dataplane-mode removed or `none`; another
+// value is a typo to leave alone, not a rollback).
+bool enrollmentLabelsRemoved(const Labels& labels,
+                             const ambient::EnablementSelectors& enablement) {
+  const Labels enroll = enablement.enrollLabels();
+  for (const auto& [key, value] : enroll.items()) {
+    const std::string* v = labels.get(key);
+    if (v != nullptr && *v != "none") {
+      return false;
+    }
+  }
+  return true;
 }
 
 // Sets key in the map at meta[field], creating the map when absent or null.
@@ -97,6 +112,12 @@ std::string nowRfc3339() {
 
 Mutation mutateNamespace(const json& object, const json& old_object,
                          std::string_view now_rfc3339) {
+  static const ambient::EnablementSelectors kIstioDefault;
+  return mutateNamespace(object, old_object, now_rfc3339, kIstioDefault);
+}
+
+Mutation mutateNamespace(const json& object, const json& old_object, std::string_view now_rfc3339,
+                         const ambient::EnablementSelectors& enablement) {
   Mutation m;
   const json* meta_ptr = member(object, "metadata");
   if (meta_ptr == nullptr || !meta_ptr->is_object()) {
@@ -107,8 +128,9 @@ Mutation mutateNamespace(const json& object, const json& old_object,
   const Labels annotations = stringMap(member(meta, "annotations"));
   json desired = meta;
 
-  if (isAmbient(labels)) {
-    const bool enrolling = !old_object.is_object() || !isAmbient(labelsOf(old_object));
+  if (isAmbient(labels, enablement)) {
+    const bool enrolling =
+        !old_object.is_object() || !isAmbient(labelsOf(old_object), enablement);
     if (!enrolling) {
       return m;
     }
@@ -128,9 +150,8 @@ Mutation mutateNamespace(const json& object, const json& old_object,
       setEntry(desired, "annotations", kEnrolledAtAnnotation, std::string(now_rfc3339));
     }
   } else {
-    const std::string* mode = labels.get(ambient::kDataplaneModeLabel);
     const std::string* recorded = annotations.get(kPreviousInjectionAnnotation);
-    if ((mode != nullptr && *mode != "none") || recorded == nullptr) {
+    if (!enrollmentLabelsRemoved(labels, enablement) || recorded == nullptr) {
       return m;
     }
     const json previous = json::parse(*recorded, nullptr, /*allow_exceptions=*/false);

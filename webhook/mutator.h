@@ -1,10 +1,11 @@
 // Migration-aware mutation of Namespace writes (`/mutate`, DESIGN.md §5).
 //
-// Enrollment (a write that sets istio.io/dataplane-mode=ambient) removes the injection labels
+// Enrollment (a write after which istio-cni's enablement selectors capture the namespace's pods:
+// by default, one that sets istio.io/dataplane-mode=ambient) removes the injection labels
 // (istio-injection=enabled, istio.io/rev) — the sidecar would otherwise win — records them in the
 // annotation ambient-guard.io/previous-injection (JSON), and stamps ambient-guard.io/enrolled-at
-// when absent. Rollback (dataplane-mode removed or `none`, annotation
-// present) restores the recorded labels unless the write sets them itself, and removes both
+// when absent. Rollback (no longer selected, every enrollment label (rules/enablement.h
+// enrollLabels; by default dataplane-mode) removed or `none`, annotation present) restores the recorded labels unless the write sets them itself, and removes both
 // annotations.
 //
 // The patch is computed against the object received, is RFC 6902 with RFC 6901 escaping, adds
@@ -17,6 +18,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "rules/enablement.h"
 
 namespace ambient_guard {
 
@@ -35,7 +38,12 @@ std::string_view mutationKindName(Mutation::Kind kind);
 
 // Returns the mutation for a Namespace write: `object` is request.object, `old_object`
 // request.oldObject (null on CREATE). Enrollment is a write that makes the namespace ambient
-// (CREATE, or the old object was not ambient). `now_rfc3339` is the enrolled-at value to stamp.
+// (CREATE, or the old object was not ambient) as `enablement` sees it (selectsNamespace: a pod
+// without labels in it is captured). `now_rfc3339` is the enrolled-at value to stamp.
+Mutation mutateNamespace(const nlohmann::json& object, const nlohmann::json& old_object,
+                         std::string_view now_rfc3339,
+                         const ambient::EnablementSelectors& enablement);
+// The same with Istio's default selectors (istio.io/dataplane-mode=ambient).
 Mutation mutateNamespace(const nlohmann::json& object, const nlohmann::json& old_object,
                          std::string_view now_rfc3339);
 

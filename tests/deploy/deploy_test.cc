@@ -17,6 +17,7 @@
 #include "kube/kube_watch.h"
 #include "kube/lease.h"
 #include "migrate/policy_report.h"
+#include "model/state_file.h"
 #include "tests/testlib/testlib.h"
 
 namespace ambient_guard::testing {
@@ -716,6 +717,64 @@ TEST(Deploy, ServerGetsTheContractArgumentsAndWritableAuditDir) {
                                 cfg["audit"]["maxSizeMB"].as<long long>() * 1000 * 1000;
     EXPECT_GT(bytes(str(audit_volume["emptyDir"]["sizeLimit"])), max_bytes);
   }
+}
+
+// README's kustomization for a custom enablement selector (section "A custom enablement selector
+// and `/mutate`") renders with the real `kubectl kustomize` on top of deploy/overlays/enforce,
+// and yields the enforce overlay with only the mutating webhook's matchCondition replaced by one
+// in the validating Namespace webhook's style, covering both label keys.
+TEST(Deploy, ReadmeCustomEnablementPatchRenders) {
+  auto readme = readFileText(std::string(AG_SOURCE_DIR) + "/README.md");
+  ASSERT_TRUE(readme.ok()) << readme.error();
+  const std::string begin = "<!-- custom-enablement-patch:begin -->\n```yaml\n";
+  const std::string end = "```\n<!-- custom-enablement-patch:end -->";
+  const size_t b = readme->find(begin);
+  const size_t e = readme->find(end);
+  ASSERT_NE(b, std::string::npos);
+  ASSERT_NE(e, std::string::npos);
+  const std::string kustomization = readme->substr(b + begin.size(), e - b - begin.size());
+  const std::string dir = tempDir();
+  writeFile(dir, "kustomization.yaml", kustomization);
+  std::error_code ec;
+  std::filesystem::create_directory_symlink(kDeployDir, dir + "/deploy", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ProcessResult p = runProcess({"kubectl", "kustomize", dir});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  std::vector<YAML::Node> objects;
+  for (const auto& doc : YAML::LoadAll(p.out)) {
+    if (doc.IsMap()) {
+      objects.push_back(doc);
+    }
+  }
+  const Rendered& enforce = render("overlays/enforce");
+  ASSERT_TRUE(enforce.ok);
+  ASSERT_EQ(objects.size(), enforce.objects.size());
+  int mutating = 0;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    SCOPED_TRACE(str(objects[i]["kind"]) + " " + str(objects[i]["metadata"]["name"]));
+    if (str(objects[i]["kind"]) != "MutatingWebhookConfiguration") {
+      EXPECT_EQ(YAML::Dump(objects[i]), YAML::Dump(enforce.objects[i]));
+      continue;
+    }
+    ++mutating;
+    const YAML::Node w = objects[i]["webhooks"][0];
+    EXPECT_EQ(str(w["name"]), "mutate.ambient-guard.io");
+    ASSERT_EQ(w["matchConditions"].size(), 1u);
+    EXPECT_EQ(str(w["matchConditions"][0]["name"]), "enablement-labels-set-or-changed");
+    const std::string expr = str(w["matchConditions"][0]["expression"]);
+    for (const char* k : {"'istio.io/dataplane-mode'", "'platform.example.com/mesh'", "oldObject",
+                          "has(object.metadata.labels)"}) {
+      EXPECT_NE(expr.find(k), std::string::npos) << k;
+    }
+    EXPECT_EQ(std::count(expr.begin(), expr.end(), '('), std::count(expr.begin(), expr.end(), ')'));
+    // Everything else of the webhook is the overlay's.
+    YAML::Node rest = YAML::Clone(w);
+    YAML::Node want = YAML::Clone(enforce.one("MutatingWebhookConfiguration")["webhooks"][0]);
+    rest.remove("matchConditions");
+    want.remove("matchConditions");
+    EXPECT_EQ(YAML::Dump(rest), YAML::Dump(want));
+  }
+  EXPECT_EQ(mutating, 1);
 }
 
 }  // namespace

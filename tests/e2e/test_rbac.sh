@@ -16,10 +16,11 @@ test_rbac_service_account_lists_and_watches_every_kind() {
   # Every kind the watch reads has a state gauge: all of them were listed with this token.
   local kinds
   kinds=$(ag_get enforce /metrics | grep -c '^ambient_guard_state_objects{')
-  ((kinds >= 15)) || fail "state gauges for $kinds kinds, want the 15 watched kinds"
+  ((kinds >= 16)) || fail "state gauges for $kinds kinds, want the 16 watched kinds"
   # Least privilege: read only, no Secrets; the only writes are its PolicyReports and its Lease.
   local sa=system:serviceaccount:ambient-guard:ambient-guard verb_resource
   for verb_resource in "list peerauthentications.security.istio.io" "watch gateways.gateway.networking.k8s.io" \
+    "watch httproutes.gateway.networking.k8s.io" \
     "get namespaces" "patch policyreports.wgpolicyk8s.io" "delete clusterpolicyreports.wgpolicyk8s.io" \
     "create leases.coordination.k8s.io -n ambient-guard" \
     "update leases.coordination.k8s.io/ambient-guard-policy-reports -n ambient-guard"; do

@@ -114,6 +114,35 @@ TEST(Plan, NeedsWaypointNamespaceGetsTheWholeRunbookWithGatesAndRollback) {
   EXPECT_TRUE(contains(step(shop, "enroll")["watch"], "decision=\"denied\""));
 }
 
+// Gateway API ingress counts the same: an HTTPRoute on an ingress Gateway with a backendRef to a
+// Service of the namespace (samples/bookinfo/gateway-api/bookinfo-gateway.yaml shape).
+TEST(Plan, BindStepOptsHttpRouteIngressIntoTheWaypoint) {
+  const std::string dir = testing::tempDir();
+  const std::string extra = testing::writeFile(dir, "extra.yaml", R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: public-gateway, namespace: istio-system}
+spec:
+  gatewayClassName: istio
+  listeners: [{name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop, namespace: shop}
+spec:
+  parentRefs: [{name: public-gateway, namespace: istio-system}]
+  rules: [{backendRefs: [{name: reviews, port: 9080}]}]
+)");
+  auto r = runCli({"plan", "-f", kBackup, "-f", extra, "-o", "json", "-n", "shop"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json& bind = step(byName(json::parse(r.out), "shop"), "use-waypoint");
+  EXPECT_TRUE(contains(bind["commands"],
+                       "kubectl label namespace shop istio.io/ingress-use-waypoint=true"));
+  EXPECT_NE(bind["note"].get<std::string>().find("an ingress gateway routes to reviews"),
+            std::string::npos)
+      << bind["note"];
+}
+
 // Ingress gateways bypass the waypoint unless istio.io/ingress-use-waypoint is set (istio.io
 // docs/ambient/usage/waypoint): the bind step sets it when an ingress VirtualService routes to a
 // Service of the namespace. And enrollment follows istio-cni's enablement selector.

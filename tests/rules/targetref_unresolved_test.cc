@@ -351,5 +351,115 @@ spec:
             1u);
 }
 
+// The same bypass through Gateway API ingress: an HTTPRoute whose parentRef is an ingress
+// (non-waypoint) Gateway and whose backendRef is the Service. Objects from
+// samples/bookinfo/gateway-api/bookinfo-gateway.yaml (Istio 1.31).
+TEST(TargetRefUnresolved, HttpRouteIngressBypassesTheWaypoint) {
+  auto productpage = [](const std::string& extra) {
+    return "apiVersion: v1\nkind: Service\nmetadata:\n  name: productpage\n"
+           "  namespace: default\n  labels: {app: productpage" + extra + "}\n"
+           "spec: {selector: {app: productpage}, ports: [{port: 9080, name: http}]}\n";
+  };
+  const std::string base = R"(
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: default
+  labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: default}
+spec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}
+status: {addresses: [{value: 10.0.0.9}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: bookinfo-gateway, namespace: default}
+spec:
+  gatewayClassName: istio
+  listeners: [{name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}}}]
+)";
+  auto route = [](const std::string& ns, const std::string& parent, const std::string& backend) {
+    return "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: bookinfo, "
+           "namespace: " + ns + "}\nspec:\n  parentRefs: [" + parent + "]\n  rules:\n"
+           "  - matches: [{path: {type: Exact, value: /productpage}}, {path: {type: PathPrefix, "
+           "value: /static}}]\n    backendRefs: [" + backend + "]\n";
+  };
+  const std::string bookinfo = route("default", "{name: bookinfo-gateway}",
+                                     "{name: productpage, port: 9080}");
+  const std::string policy = R"(apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: productpage-viewer, namespace: default}
+spec:
+  targetRefs: [{kind: Service, group: "", name: productpage}]
+  action: ALLOW
+  rules: [{to: [{operation: {methods: [GET]}}]}]
+)";
+  const std::string other_ns = R"(
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: public, namespace: istio-ingress}
+spec: {gatewayClassName: istio, listeners: [{name: http, port: 80, protocol: HTTP}]}
+)";
+  struct Case {
+    std::string name;
+    std::string cluster;
+    std::string via;  // "" when not reported
+  };
+  const std::vector<Case> cases = {
+      {"ingress Gateway parent", docs({base, productpage(""), bookinfo}),
+       "HTTPRoute default/bookinfo (parentRefs Gateway default/bookinfo-gateway) routes to it"},
+      {"Service label", docs({base, productpage(", istio.io/ingress-use-waypoint: \"true\""),
+                              bookinfo}),
+       ""},
+      {"route in the gateway's namespace, backend namespace given",
+       docs({base, productpage(""), other_ns,
+             route("istio-ingress", "{name: public}",
+                   "{kind: Service, name: productpage, namespace: default, port: 9080}")}),
+       "HTTPRoute istio-ingress/bookinfo (parentRefs Gateway istio-ingress/public)"},
+      {"a waypoint parent is not ingress",
+       docs({base, productpage(""),
+             route("default", "{group: gateway.networking.k8s.io, kind: Gateway, name: waypoint}",
+                   "{name: productpage, port: 9080}")}),
+       ""},
+      {"a Service parent (mesh route) is not ingress",
+       docs({base, productpage(""),
+             route("default", "{group: \"\", kind: Service, name: productpage}",
+                   "{name: productpage, port: 9080}")}),
+       ""},
+      {"an unknown Gateway programs nothing",
+       docs({base, productpage(""), route("default", "{name: missing}", "{name: productpage}")}),
+       ""},
+      {"a backend in the route's namespace by default",
+       docs({base, productpage(""), other_ns,
+             route("istio-ingress", "{name: public}", "{name: productpage}")}),
+       ""},
+      {"a ServiceEntry backend is not the Service",
+       docs({base, productpage(""),
+             route("default", "{name: bookinfo-gateway}",
+                   "{group: networking.istio.io, kind: ServiceEntry, name: productpage}")}),
+       ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto findings = reviewWrite(c.cluster, policy, kId);
+    if (c.via.empty()) {
+      EXPECT_TRUE(findings.empty()) << findings.front().message;
+      continue;
+    }
+    ASSERT_EQ(findings.size(), 1u);
+    EXPECT_EQ(findings[0].action, Action::kWarn);
+    EXPECT_EQ(findings[0].field, "spec.targetRefs[0]");
+    EXPECT_TRUE(anyMessageHas(findings, c.via)) << findings[0].message;
+    EXPECT_TRUE(anyMessageHas(findings, "kubectl label service productpage -n default "
+                                        "istio.io/ingress-use-waypoint=true"));
+  }
+  // `check` on a backup reports it too.
+  EXPECT_EQ(
+      checkNamespace(docs({base, productpage(""), bookinfo, policy}), "default", kId).size(),
+      1u);
+}
+
 }  // namespace
 }  // namespace ambient_guard::rules

@@ -580,6 +580,111 @@ metadata:
   EXPECT_EQ(findings[0].field, "metadata.labels[istio.io/use-waypoint-canary]");
 }
 
+// A Service that names its own canary (istio.io docs/ambient/usage/waypoint#waypoint-canary:
+// reviews-svc-waypoint and reviews-svc-waypoint-v2) but sets no weight takes the Namespace's
+// istio.io/use-waypoint-canary-weight, so changing the Namespace annotation shifts its traffic
+// exactly like annotating the Service would: same decision, and the message names the Services.
+TEST(WaypointInUse, NamespaceCanaryWeightShiftsInheritingServices) {
+  auto ns = [](const std::string& weight) {
+    std::string y = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: default\n"
+                    "  labels: {istio.io/dataplane-mode: ambient}\n";
+    if (!weight.empty()) {
+      y += "  annotations: {istio.io/use-waypoint-canary-weight: \"" + weight + "\"}\n";
+    }
+    return y;
+  };
+  auto waypoint = [](const std::string& name, const std::string& ip) {
+    return "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: " + name +
+           ", namespace: default, labels: {istio.io/waypoint-for: service}}\nspec:\n"
+           "  gatewayClassName: istio-waypoint\n"
+           "  listeners: [{name: mesh, port: 15008, protocol: HBONE}]\n"
+           "status: {addresses: [{value: " + ip + "}]}\n";
+  };
+  auto service = [](const std::string& name, const std::string& weight) {
+    std::string y = "apiVersion: v1\nkind: Service\nmetadata:\n  name: " + name +
+                    "\n  namespace: default\n  labels: {istio.io/use-waypoint: "
+                    "reviews-svc-waypoint, istio.io/use-waypoint-canary: "
+                    "reviews-svc-waypoint-v2}\n";
+    if (!weight.empty()) {
+      y += "  annotations: {istio.io/use-waypoint-canary-weight: \"" + weight + "\"}\n";
+    }
+    return y + "spec: {selector: {app: " + name + "}, ports: [{port: 9080}]}\n";
+  };
+  // A policy on the primary Gateway only ("applies only to that waypoint").
+  const std::string gateway_policy = R"(
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: reviews-svc-waypoint}]
+  action: DENY
+  rules: [{to: [{operation: {paths: ["/admin/*"]}}]}]
+)";
+  const std::string gateways = docs({waypoint("reviews-svc-waypoint", "10.0.0.20"),
+                                     waypoint("reviews-svc-waypoint-v2", "10.0.0.21")});
+  struct Case {
+    std::string name;
+    std::string cluster;
+    std::string write;
+    std::vector<std::string> contains;
+    std::vector<std::string> absent;
+  };
+  const std::vector<Case> cases = {
+      {"the Namespace weight moves 30% of an inheriting Service",
+       docs({ns(""), gateways, service("reviews", ""), gateway_policy}), ns("30"),
+       {"Changing istio.io/use-waypoint-canary-weight on Namespace default from (unset) to 30",
+        "AuthorizationPolicy default/deny-admin", "for Service default/reviews",
+        "Service default/reviews sends 30% of new connections through canary waypoint "
+        "default/reviews-svc-waypoint-v2",
+        "replicate these policies on the canary"},
+       {}},
+      {"the equivalent Service write",
+       docs({ns(""), gateways, service("reviews", ""), gateway_policy}),
+       service("reviews", "30"),
+       {"Changing istio.io/use-waypoint-canary-weight on Service default/reviews from (unset) "
+        "to 30",
+        "Service default/reviews sends 30% of new connections through canary waypoint "
+        "default/reviews-svc-waypoint-v2"},
+       {}},
+      {"a Service with its own weight is not named",
+       docs({ns("0"), gateways, service("reviews", ""), service("ratings", "0"),
+             gateway_policy}),
+       ns("50"), {"for Service default/reviews"}, {"Service default/ratings"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto findings = reviewWrite(c.cluster, c.write, kId);
+    ASSERT_EQ(findings.size(), 1u);
+    EXPECT_EQ(findings[0].action, Action::kDeny);
+    EXPECT_EQ(findings[0].field, "metadata.annotations[istio.io/use-waypoint-canary-weight]");
+    for (const auto& text : c.contains) {
+      EXPECT_TRUE(anyMessageHas(findings, text)) << text << "\n" << findings[0].message;
+    }
+    for (const auto& text : c.absent) {
+      EXPECT_FALSE(anyMessageHas(findings, text)) << text << "\n" << findings[0].message;
+    }
+  }
+  // Allowed like the Service write: a weight of 0, a weight that does not change, and a
+  // Gateway policy replicated on the canary.
+  EXPECT_TRUE(reviewWrite(docs({ns(""), gateways, service("reviews", ""), gateway_policy}),
+                          ns("0"), kId)
+                  .empty());
+  EXPECT_TRUE(reviewWrite(docs({ns("30"), gateways, service("reviews", "30"), gateway_policy}),
+                          ns("30"), kId)
+                  .empty());
+  // The list of Services is capped: 12 inheriting Services name 10 and count the rest.
+  std::string many = docs({ns(""), gateways, gateway_policy});
+  for (int i = 0; i < 12; ++i) {
+    many += docs({service("svc" + std::string(i < 10 ? "0" : "") + std::to_string(i), "")});
+  }
+  auto findings = reviewWrite(many, ns("30"), kId);
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_TRUE(anyMessageHas(findings, "Service default/svc09 and 2 more)"))
+      << findings[0].message;
+  EXPECT_TRUE(anyMessageHas(findings, "; and 2 more.")) << findings[0].message;
+  EXPECT_FALSE(anyMessageHas(findings, "default/svc10")) << findings[0].message;
+}
+
 // Egress waypoints: a ServiceEntry bound with istio.io/use-waypoint and a policy that targets it
 // (istio.io docs/ambient/usage/egress-gateway).
 TEST(WaypointInUse, ServiceEntryEgressWaypoint) {

@@ -385,6 +385,35 @@ TEST_F(PipelineTest, MalformedBodyIs400) {
   EXPECT_EQ(out.http_status, 400);
 }
 
+// /mutate reads the enablement selectors from the Reviewer the rules use, per request: with a
+// custom selector, its label enrolls and dataplane-mode=ambient alone does not.
+TEST(Pipeline, MutateFollowsTheReviewersEnablementSelectors) {
+  auto parsed = ambient::parseEnablementSelectors(
+      "[{namespaceSelector: {matchLabels: {platform.example.com/mesh: ambient}}}]",
+      "--ambient-enablement-selector");
+  ASSERT_TRUE(parsed.ok()) << parsed.error();
+  rules::MeshSettings mesh;
+  mesh.enablement = *parsed;
+  StateStore store(Snapshot::empty());
+  Metrics metrics;
+  Reviewer reviewer(rules::makeDefaultRules(), mesh);
+  Enforcer enforcer(Config{}, ruleDefaults(reviewer.rules()));
+  AdmissionPipeline pipeline(reviewer, enforcer, store, &metrics);
+  json review = json::parse(example("namespace-enroll.json"));
+  json& object = review["request"]["object"];
+  ASSERT_TRUE(object["metadata"]["labels"].contains("istio-injection"));
+  // The example's dataplane-mode=ambient is not enrollment for this istio-cni.
+  AdmissionOutcome out = pipeline.mutate(review.dump());
+  EXPECT_EQ(out.decision, "allowed") << out.body;
+  object["metadata"]["labels"]["platform.example.com/mesh"] = "ambient";
+  out = pipeline.mutate(review.dump());
+  EXPECT_EQ(out.decision, "patched") << out.body;
+  json resp = json::parse(out.body)["response"];
+  EXPECT_EQ(resp["auditAnnotations"]["mutation"], "enroll");
+  json patch = json::parse(base64Decode(resp["patch"].get<std::string>()).value_or(""));
+  EXPECT_FALSE(object.patch(patch)["metadata"]["labels"].contains("istio-injection"));
+}
+
 TEST_F(PipelineTest, MutateEnrollmentPatchesOnlyNamespaces) {
   AdmissionOutcome out = pipeline_.mutate(example("namespace-enroll.json"));
   EXPECT_EQ(out.decision, "patched");

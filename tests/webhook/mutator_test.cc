@@ -155,6 +155,54 @@ TEST(Mutator, UnreadableAnnotationIsReportedNotGuessed) {
   ASSERT_EQ(m.notes.size(), 1u);
 }
 
+// istio-cni with a custom enablement selector (Helm `ambient.enablementSelectors`, ConfigMap
+// istio-cni-config AMBIENT_ENABLEMENT_SELECTOR): the namespace label that enrolls is the
+// selector's, and dataplane-mode=ambient alone is not enrollment.
+TEST(Mutator, CustomEnablementSelectorDecidesEnrollmentAndRollback) {
+  auto parsed = ambient::parseEnablementSelectors(R"(
+- namespaceSelector: {matchLabels: {platform.example.com/mesh: ambient}}
+  podSelector: {matchExpressions: [{key: istio.io/dataplane-mode, operator: NotIn, values: [none]}]}
+)",
+                                                  "ConfigMap istio-system/istio-cni-config");
+  ASSERT_TRUE(parsed.ok()) << parsed.error();
+  const ambient::EnablementSelectors& custom = *parsed;
+  const json old = ns({{"kubernetes.io/metadata.name", "demo"}, {"istio-injection", "enabled"}});
+  const json obj = ns({{"kubernetes.io/metadata.name", "demo"},
+                       {"istio-injection", "enabled"},
+                       {"platform.example.com/mesh", "ambient"}});
+  Mutation m = mutateNamespace(obj, old, kNow, custom);
+  EXPECT_EQ(m.kind, Mutation::Kind::kEnroll);
+  json patched = obj.patch(m.patch);
+  EXPECT_FALSE(patched["metadata"]["labels"].contains("istio-injection"));
+  EXPECT_EQ(patched["metadata"]["annotations"]["ambient-guard.io/previous-injection"],
+            R"({"istio-injection":"enabled"})");
+  EXPECT_EQ(patched["metadata"]["annotations"]["ambient-guard.io/enrolled-at"], kNow);
+  EXPECT_TRUE(mutateNamespace(patched, old, "2030-01-01T00:00:00Z", custom).patch.empty());
+  // Istio's default selectors do not see that label as enrollment.
+  EXPECT_TRUE(mutateNamespace(obj, old, kNow).patch.empty());
+  // Under the custom selector, dataplane-mode=ambient on the namespace enrolls nothing.
+  const json default_label = ns({{"istio-injection", "enabled"},
+                                 {"istio.io/dataplane-mode", "ambient"}});
+  EXPECT_EQ(mutateNamespace(default_label, old, kNow, custom).kind, Mutation::Kind::kNone);
+  // Rollback: the selector's label removed (or `none`) restores the recorded injection.
+  for (const json& value : {json(nullptr), json("none")}) {
+    SCOPED_TRACE(value.dump());
+    json labels = {{"kubernetes.io/metadata.name", "demo"}};
+    if (!value.is_null()) {
+      labels["platform.example.com/mesh"] = value;
+    }
+    const json rolled = ns(labels, patched["metadata"]["annotations"]);
+    Mutation r = mutateNamespace(rolled, patched, kNow, custom);
+    EXPECT_EQ(r.kind, Mutation::Kind::kRollback);
+    json restored = rolled.patch(r.patch);
+    EXPECT_EQ(restored["metadata"]["labels"]["istio-injection"], "enabled");
+    EXPECT_EQ(restored["metadata"]["annotations"], json::object());
+  }
+  // Another value of the selector's label is not a rollback (like dataplane-mode=typo).
+  const json typo = ns({{"platform.example.com/mesh", "ambinet"}}, patched["metadata"]["annotations"]);
+  EXPECT_EQ(mutateNamespace(typo, patched, kNow, custom).kind, Mutation::Kind::kNone);
+}
+
 TEST(Mutator, EscapeJsonPointer) {
   EXPECT_EQ(escapeJsonPointer("istio.io/rev"), "istio.io~1rev");
   EXPECT_EQ(escapeJsonPointer("a~/b"), "a~0~1b");
