@@ -135,7 +135,8 @@ spec:
 )");
   auto r = runCli({"plan", "-f", kBackup, "-f", extra, "-o", "json", "-n", "shop"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const json& bind = step(byName(json::parse(r.out), "shop"), "use-waypoint");
+  const json plan = json::parse(r.out);
+  const json& bind = step(byName(plan, "shop"), "use-waypoint");
   EXPECT_TRUE(contains(bind["commands"],
                        "kubectl label namespace shop istio.io/ingress-use-waypoint=true"));
   EXPECT_NE(bind["note"].get<std::string>().find("an ingress gateway routes to reviews"),
