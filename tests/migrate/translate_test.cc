@@ -379,6 +379,50 @@ spec:
   EXPECT_EQ(quiet.err.find(fix), std::string::npos) << quiet.err;
 }
 
+// The same through Gateway API ingress: an HTTPRoute on an ingress Gateway with the Service as
+// a backendRef (samples/bookinfo/gateway-api/bookinfo-gateway.yaml).
+TEST(Translate, TwinSaysWhenHttpRouteIngressBypassesTheWaypoint) {
+  const std::string dir = testing::tempDir();
+  const std::string cluster = testing::writeFile(dir, "cluster.yaml", R"(
+apiVersion: v1
+kind: Service
+metadata: {name: productpage, namespace: bookinfo, labels: {app: productpage}}
+spec: {selector: {app: productpage}, ports: [{port: 9080, name: http}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: bookinfo-gateway, namespace: bookinfo}
+spec:
+  gatewayClassName: istio
+  listeners: [{name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: bookinfo, namespace: bookinfo}
+spec:
+  parentRefs: [{name: bookinfo-gateway}]
+  rules:
+  - matches: [{path: {type: Exact, value: /productpage}}]
+    backendRefs: [{name: productpage, port: 9080}]
+)");
+  const std::string policy = testing::writeFile(dir, "ap.yaml", R"(
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: productpage-get, namespace: bookinfo}
+spec:
+  selector: {matchLabels: {app: productpage}}
+  rules: [{to: [{operation: {methods: [GET]}}]}]
+)");
+  auto r = runCli({"translate", "-f", policy, "--state", cluster});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("An ingress gateway routes to Service productpage"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.err.find("kubectl label service productpage -n bookinfo "
+                       "istio.io/ingress-use-waypoint=true"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(Translate, BadInputIsAUsageError) {
   const std::string dir = testing::tempDir();
   const std::string bad = testing::writeFile(dir, "bad.yaml", "apiVersion: v1\nkind: [\n");
