@@ -9,9 +9,9 @@
 //   - a GatewayClass must be `istio-waypoint` and the policy must live in the root namespace;
 //   - a Service that an ingress gateway routes to (a VirtualService bound to a gateway other
 //     than `mesh`, or an HTTPRoute whose parentRefs name a Gateway that is not a waypoint and
-//     whose backendRefs name the Service) must set istio.io/ingress-use-waypoint=true (or its Namespace must), else the
-//     ingress requests bypass the waypoint and the policy (Istio 1.31 docs/ambient/usage/waypoint
-//     "Ingress gateways and waypoints").
+//     whose backendRefs name the Service) must set istio.io/ingress-use-waypoint=true (or its
+//     Namespace must), else the ingress requests bypass the waypoint and the policy (Istio 1.31
+//     docs/ambient/usage/waypoint "Ingress gateways and waypoints").
 //
 // Why: sidecars and ztunnel ignore every policy with targetRefs ("if targetRef is specified,
 // ignore the policy altogether", [I] pilot/pkg/model/policyattachment.go:127-137;

@@ -5,8 +5,8 @@
 // (istio-injection=enabled, istio.io/rev) — the sidecar would otherwise win — records them in the
 // annotation ambient-guard.io/previous-injection (JSON), and stamps ambient-guard.io/enrolled-at
 // when absent. Rollback (no longer selected, every enrollment label (rules/enablement.h
-// enrollLabels; by default dataplane-mode) removed or `none`, annotation present) restores the recorded labels unless the write sets them itself, and removes both
-// annotations.
+// enrollLabels; by default dataplane-mode) removed or `none`, annotation present) restores the
+// recorded labels unless the write sets them itself, and removes both annotations.
 //
 // The patch is computed against the object received, is RFC 6902 with RFC 6901 escaping, adds
 // whole maps when `labels`/`annotations` are absent, and is empty when nothing changes — so a

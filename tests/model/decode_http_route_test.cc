@@ -24,7 +24,11 @@ metadata: {name: bookinfo, namespace: )" + ns + R"(}
 spec:
   parentRefs:
   - name: bookinfo-gateway
-  - {group: gateway.networking.k8s.io, kind: Gateway, name: public, namespace: istio-ingress, sectionName: https}
+  - group: gateway.networking.k8s.io
+    kind: Gateway
+    name: public
+    namespace: istio-ingress
+    sectionName: https
   rules:
   - matches:
     - path: {type: Exact, value: /productpage}

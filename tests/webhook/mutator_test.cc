@@ -199,7 +199,8 @@ TEST(Mutator, CustomEnablementSelectorDecidesEnrollmentAndRollback) {
     EXPECT_EQ(restored["metadata"]["annotations"], json::object());
   }
   // Another value of the selector's label is not a rollback (like dataplane-mode=typo).
-  const json typo = ns({{"platform.example.com/mesh", "ambinet"}}, patched["metadata"]["annotations"]);
+  const json typo =
+      ns({{"platform.example.com/mesh", "ambinet"}}, patched["metadata"]["annotations"]);
   EXPECT_EQ(mutateNamespace(typo, patched, kNow, custom).kind, Mutation::Kind::kNone);
 }
 
