@@ -50,8 +50,10 @@ struct ServeOptions {
   std::string ca_bundle_out;
   std::string root_namespace;  // empty: from the config (default istio-system)
   std::string istio_version;   // empty: istiod's image tag in the state
-  std::string enablement_selector;  // empty: the --state's istio-cni-config, else the default
-  std::string istio_namespace = std::string(kDefaultIstioNamespace);  // istiod, istio-cni
+  // Empty: istio-cni-config (live, or in --state), else the default.
+  std::string enablement_selector;
+  // Where istiod and istio-cni run: the watch reads their workloads and istio-cni-config there.
+  std::string istio_namespace = std::string(kDefaultIstioNamespace);
   size_t max_connections = 512;
   size_t max_request_bytes = 8u << 20;
   std::string log_level = "info";
@@ -289,16 +291,18 @@ int runServe(const ServeOptions& opt) {
   }
   auto defaults = ruleDefaults(rule_set);
   Reviewer reviewer(std::move(rule_set), mesh);
-  if (kube && opt.enablement_selector.empty()) {
-    // The watch brings istio-cni-config after startup and follows its changes; the Istio version
-    // follows istiod's Deployment in the live state by itself (unless --istio-version).
-    reviewer.followEnablementIn(opt.istio_namespace, [](bool error, const std::string& msg) {
+  if (kube) {
+    // The watch brings istio-cni-config and istiod's Deployment after startup and follows their
+    // changes; the flags win.
+    auto log = [](bool error, const std::string& msg) {
       if (error) {
         spdlog::error("{}", msg);
       } else {
         spdlog::info("{}", msg);
       }
-    });
+    };
+    reviewer.followControlPlaneIn(opt.istio_namespace, opt.enablement_selector.empty(),
+                                  opt.istio_version.empty(), log);
   }
   Enforcer enforcer(config, std::move(defaults));
   AdmissionPipeline pipeline(reviewer, enforcer, store, &metrics);
@@ -424,8 +428,9 @@ void registerServeCommand(CLI::App& app, int& exit_code) {
                   "(enablement selectors) there")
       ->capture_default_str()
       ->check([](const std::string& ns) {
-        return isDnsLabel(ns) ? std::string()
-                              : "--istio-namespace " + ns + ": not a namespace name (RFC 1123 label)";
+        return isDnsLabel(ns)
+                   ? std::string()
+                   : "--istio-namespace " + ns + ": not a namespace name (RFC 1123 label)";
       });
   cmd->add_option("--max-connections", opt->max_connections,
                   "Concurrent connections served (one worker thread each)")

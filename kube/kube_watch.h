@@ -41,7 +41,7 @@ struct WatchedResource {
   std::string_view group;  // "" for the core group
   std::string_view version;
   std::string_view plural;
-  std::string ns = {};                  // "" : cluster-wide
+  std::string ns = {};                   // "" : cluster-wide
   std::string_view field_selector = {};  // "" : every object ("metadata.name=istio-cni-config")
   // Optional kinds may be forbidden by RBAC (403): they then count as absent, like a CRD that is
   // not installed, instead of holding readiness back.

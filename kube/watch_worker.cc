@@ -117,8 +117,8 @@ Outcome KubeWatch::Impl::Worker::list() {
   std::string cont;
   std::string rv;
   do {
-    std::string target = res_.path() + "?limit=" + std::to_string(owner_.options_.page_size) +
-                         res_.selectorQuery();
+    std::string target =
+        res_.path() + "?limit=" + std::to_string(owner_.options_.page_size) + res_.selectorQuery();
     if (!cont.empty()) {
       target += "&continue=" + queryEscape(cont);
     }

@@ -6,80 +6,130 @@
 
 #include "rules/ambient.h"
 #include "rules/enablement.h"
+#include "rules/istio_version.h"
 
 namespace ambient_guard {
 
-// The settings last built from the ConfigMap's AMBIENT_ENABLEMENT_SELECTOR, so that a review
-// parses the selectors only when the text changed. Guarded by `mu` (a string comparison per
-// review; std::atomic<std::shared_ptr> is not in GCC 12's libstdc++).
-struct Reviewer::LiveEnablement {
+// What the last reviewed state's control plane was, and the settings built from it, so that a
+// review parses the selectors and searches istiod's image only when those objects changed.
+// Guarded by `mu` (a few string comparisons per review; std::atomic<std::shared_ptr> is not in
+// GCC 12's libstdc++).
+struct Reviewer::Live {
   std::string ns;
+  bool enablement = false;  // follow istio-cni-config (no --ambient-enablement-selector)
+  bool version = false;     // follow istiod's image (no --istio-version)
   std::function<void(bool error, const std::string&)> log;
-  std::shared_ptr<const rules::MeshSettings> fixed;  // no ConfigMap (or no key): mesh_
+
   std::mutex mu;
-  bool have = false;        // `text` and `mesh` describe the last state seen
-  bool had_text = false;    // the last state seen had the key
-  std::string text;         // its value
+  bool have = false;      // the fields below describe the last state seen
+  bool had_text = false;  // its ConfigMap had AMBIENT_ENABLEMENT_SELECTOR
+  std::string text;       // the value
+  std::string workloads;  // the control plane's workload images (versionKey)
   std::shared_ptr<const rules::MeshSettings> mesh;
   std::optional<ambient::EnablementSelectors> last_good;  // the last value that parsed
 };
 
+namespace {
+
+// Returns what istioVersionOf reads of a live state: the workloads' containers and images in the
+// Istio namespace, and how many there are anywhere (so that any change shows).
+std::string versionKey(const ClusterView& state, std::string_view ns) {
+  std::string key = std::to_string(state.count(Kind::kDeployment)) + "/" +
+                    std::to_string(state.count(Kind::kDaemonSet));
+  auto add = [&](const Workload& w) {
+    key += ";" + w.name;
+    for (const Container& c : w.spec.containers) {
+      key += "," + c.name + "=" + c.image;
+    }
+  };
+  for (const Deployment* d : state.list<Deployment>(ns)) {
+    add(*d);
+  }
+  for (const DaemonSet* d : state.list<DaemonSet>(ns)) {
+    add(*d);
+  }
+  return key;
+}
+
+}  // namespace
+
 Reviewer::Reviewer(std::vector<std::unique_ptr<rules::Rule>> rules, rules::MeshSettings mesh)
     : rules_(std::move(rules)), mesh_(std::move(mesh)) {}
 
-void Reviewer::followEnablementIn(std::string ns,
-                                  std::function<void(bool error, const std::string&)> log) {
-  live_ = std::make_shared<LiveEnablement>();
+void Reviewer::followControlPlaneIn(std::string ns, bool enablement, bool version,
+                                    std::function<void(bool error, const std::string&)> log) {
+  if (!enablement && !version) {
+    live_.reset();
+    return;
+  }
+  live_ = std::make_shared<Live>();
   live_->ns = std::move(ns);
+  live_->enablement = enablement;
+  live_->version = version;
   live_->log = std::move(log);
-  live_->fixed = std::make_shared<const rules::MeshSettings>(mesh_);
 }
 
 std::shared_ptr<const rules::MeshSettings> Reviewer::meshFor(const ClusterView& state) const {
   if (live_ == nullptr) {
     return std::shared_ptr<const rules::MeshSettings>(std::shared_ptr<const void>(), &mesh_);
   }
-  LiveEnablement& live = *live_;
-  const ConfigMap* cm = state.find<ConfigMap>(live.ns, "istio-cni-config");
-  const std::string* text = cm == nullptr ? nullptr : cm->data.get("AMBIENT_ENABLEMENT_SELECTOR");
+  Live& live = *live_;
+  const std::string* text = nullptr;
+  if (live.enablement) {
+    const ConfigMap* cm = state.find<ConfigMap>(live.ns, "istio-cni-config");
+    text = cm == nullptr ? nullptr : cm->data.get("AMBIENT_ENABLEMENT_SELECTOR");
+  }
+  const std::string workloads = live.version ? versionKey(state, live.ns) : std::string();
   std::lock_guard<std::mutex> lock(live.mu);
-  if (live.have && live.had_text == (text != nullptr) && (text == nullptr || live.text == *text)) {
+  const bool same_enablement =
+      live.have && live.had_text == (text != nullptr) && (text == nullptr || live.text == *text);
+  const bool same_version = live.have && live.workloads == workloads;
+  if (same_enablement && same_version) {
     return live.mesh;
   }
-  const std::string source = "ConfigMap " + live.ns + "/istio-cni-config";
   const bool first = !live.have;
+  auto mesh = std::make_shared<rules::MeshSettings>(live.have ? *live.mesh : mesh_);
   live.have = true;
-  live.had_text = text != nullptr;
-  live.text = text == nullptr ? std::string() : *text;
-  if (text == nullptr) {
-    live.mesh = live.fixed;
-    live.last_good.reset();
-    if (!first && live.log) {
-      live.log(false, "enablement: " + source + " has no AMBIENT_ENABLEMENT_SELECTOR now; using " +
-                          live.fixed->enablement.source + ": " + live.fixed->enablement.str());
+  if (!same_enablement) {
+    live.had_text = text != nullptr;
+    live.text = text == nullptr ? std::string() : *text;
+    const std::string source = "ConfigMap " + live.ns + "/istio-cni-config";
+    if (text == nullptr) {
+      mesh->enablement = mesh_.enablement;
+      live.last_good.reset();
+      if (!first && live.log) {
+        live.log(false, "enablement: " + source +
+                            " has no AMBIENT_ENABLEMENT_SELECTOR now; using " +
+                            mesh_.enablement.source + ": " + mesh_.enablement.str());
+      }
+    } else if (auto parsed = ambient::parseEnablementSelectors(*text, source); parsed.ok()) {
+      mesh->enablement = std::move(*parsed);
+      live.last_good = mesh->enablement;
+      if (live.log) {
+        live.log(false, "enablement: using " + source + ": " + mesh->enablement.str());
+      }
+    } else {
+      // istio-cni refuses to start with it, so the istio-cni pods that run keep what they had:
+      // the last value that parsed, else Istio's default; every message names the source.
+      mesh->enablement = live.last_good ? *live.last_good : mesh_.enablement;
+      mesh->enablement.source += " (" + source + " does not parse: " + parsed.error() + ")";
+      if (live.log) {
+        live.log(true, "enablement: " + source + " AMBIENT_ENABLEMENT_SELECTOR does not parse (" +
+                           parsed.error() + "); falling back to " +
+                           (live.last_good ? "its last valid value" : mesh_.enablement.source) +
+                           ": " + mesh->enablement.str());
+      }
     }
-    return live.mesh;
   }
-  auto mesh = std::make_shared<rules::MeshSettings>(mesh_);
-  auto parsed = ambient::parseEnablementSelectors(*text, source);
-  if (parsed.ok()) {
-    mesh->enablement = std::move(*parsed);
-    live.last_good = mesh->enablement;
-    if (live.log) {
-      live.log(false, "enablement: using " + source + ": " + mesh->enablement.str());
-    }
-  } else {
-    // istio-cni refuses to start with it, so the istio-cni pods that run keep what they had:
-    // the last value that parsed, else Istio's default; every message names the source.
-    if (live.last_good) {
-      mesh->enablement = *live.last_good;
-    }
-    mesh->enablement.source += " (" + source + " does not parse: " + parsed.error() + ")";
-    if (live.log) {
-      live.log(true, "enablement: " + source + " AMBIENT_ENABLEMENT_SELECTOR does not parse (" +
-                         parsed.error() + "); falling back to " +
-                         (live.last_good ? "its last valid value" : live.fixed->enablement.source) +
-                         ": " + mesh->enablement.str());
+  if (!same_version) {
+    live.workloads = workloads;
+    rules::MeshSettings search = mesh_;
+    search.resolved_istio_version.reset();
+    const rules::IstioVersion found = rules::istioVersionOf(state, search);
+    mesh->resolved_istio_version = rules::MeshSettings::ResolvedIstioVersion{
+        found.version ? found.version->str() : "", found.source};
+    if (live.log && (found.version || !first)) {
+      live.log(false, "istio version: " + found.describe());
     }
   }
   live.mesh = std::move(mesh);
@@ -158,7 +208,8 @@ std::vector<rules::Finding> Reviewer::reviewNamespace(const ClusterView& state, 
                                                       bool what_if) const {
   const rules::Subject subject = rules::Subject::namespaceNamed(std::string(ns));
   const auto mesh = meshFor(state);
-  std::vector<rules::Finding> out = evaluateWith(*mesh, state, subject, nullptr, /*preflight=*/true);
+  std::vector<rules::Finding> out =
+      evaluateWith(*mesh, state, subject, nullptr, /*preflight=*/true);
   const Namespace* current = state.findNamespace(ns);
   if (!what_if ||
       (current != nullptr && ambient::isAmbientNamespace(current->labels, mesh->enablement))) {
@@ -174,8 +225,9 @@ std::vector<rules::Finding> Reviewer::reviewNamespace(const ClusterView& state, 
   for (const auto& f : out) {
     seen.insert(f.identity());
   }
-  for (auto& f : evaluateWith(*mesh, OverlayView(state, AnyObject(enrolled(base, mesh->enablement))),
-                              subject, nullptr, /*preflight=*/true)) {
+  for (auto& f :
+       evaluateWith(*mesh, OverlayView(state, AnyObject(enrolled(base, mesh->enablement))), subject,
+                    nullptr, /*preflight=*/true)) {
     if (seen.insert(f.identity()).second) {
       out.push_back(std::move(f));
     }

@@ -699,12 +699,11 @@ TEST(Deploy, ServerGetsTheContractArgumentsAndWritableAuditDir) {
     for (const auto& a : strs(c["args"])) {
       argv.push_back(a);
     }
-    EXPECT_EQ(argv,
-              (std::vector<std::string>{"/usr/local/bin/ambient-guard", "serve", "--listen",
-                                        "0.0.0.0:8443", "--cert", "/etc/ambient-guard/tls/tls.crt",
-                                        "--key", "/etc/ambient-guard/tls/tls.key", "--config",
-                                        "/etc/ambient-guard/config.yaml", "--istio-namespace",
-                                        "istio-system"}));
+    EXPECT_EQ(argv, (std::vector<std::string>{
+                        "/usr/local/bin/ambient-guard", "serve", "--listen", "0.0.0.0:8443",
+                        "--cert", "/etc/ambient-guard/tls/tls.crt", "--key",
+                        "/etc/ambient-guard/tls/tls.key", "--config",
+                        "/etc/ambient-guard/config.yaml", "--istio-namespace", "istio-system"}));
     std::map<std::string, YAML::Node> volumes;
     for (const auto& v : r.one("Deployment")["spec"]["template"]["spec"]["volumes"]) {
       volumes.emplace(str(v["name"]), static_cast<const YAML::Node&>(v));

@@ -519,12 +519,14 @@ void FakeApiServer::State::handle(const httplib::Request& req, httplib::Response
       const std::string plural = slash == std::string::npos ? key : key.substr(slash + 1);
       res.status = 403;
       res.set_content(
-          statusJson(403, "Forbidden",
-                     plural + (group.empty() ? "" : "." + group) +
-                         " is forbidden: User \"system:serviceaccount:ambient-guard:ambient-guard\" "
-                         "cannot " + (entry.watch ? "watch" : "list") + " resource \"" + plural +
-                         "\" in API group \"" + group + "\"" +
-                         (ns.empty() ? " at the cluster scope" : " in the namespace \"" + ns + "\"")),
+          statusJson(
+              403, "Forbidden",
+              plural + (group.empty() ? "" : "." + group) +
+                  " is forbidden: User \"system:serviceaccount:ambient-guard:ambient-guard\" "
+                  "cannot " +
+                  (entry.watch ? "watch" : "list") + " resource \"" + plural +
+                  "\" in API group \"" + group + "\"" +
+                  (ns.empty() ? " at the cluster scope" : " in the namespace \"" + ns + "\"")),
           "application/json");
       entry.status = 403;
       record(std::move(entry));
@@ -538,7 +540,8 @@ void FakeApiServer::State::handle(const httplib::Request& req, httplib::Response
       res.status = 400;
       res.set_content(statusJson(400, "BadRequest",
                                  "the fake API server supports only fieldSelector=metadata.name=X, "
-                                 "not " + selector),
+                                 "not " +
+                                     selector),
                       "application/json");
       entry.status = 400;
       record(std::move(entry));
