@@ -134,7 +134,7 @@ Outcome KubeWatch::Impl::Worker::list() {
       return Outcome::kMissing;
     }
     if (r.status == 403 && res_.optional) {
-      setError("list " + res_.path() + ": HTTP 403: " + statusMessage(r.body));
+      setError("HTTP 403: " + statusMessage(r.body));
       return Outcome::kForbidden;
     }
     if (r.status != 200) {
@@ -363,9 +363,9 @@ void KubeWatch::Impl::Worker::loop() {
           missing_reported = true;
         } else if (forbidden && !forbidden_reported) {
           spdlog::warn(
-              "{} is forbidden (403: {}): the rules that read {}s treat them as unknown; "
-              "grant list and watch on them (deploy/base/rbac.yaml); retrying every {} s "
-              "without holding readiness back",
+              "{} is forbidden ({}): the rules that read {}s treat them as unknown; grant "
+              "get, list and watch on them (the Role ambient-guard-istio-control-plane of "
+              "deploy/base/rbac.yaml); retrying every {} s without holding readiness back",
               res_.path(), status().last_error, kindName(res_.kind),
               owner_.options_.missing_retry.count() / 1000.0);
           forbidden_reported = true;

@@ -109,3 +109,31 @@ test_control_plane_istiod_image_tag_is_the_assumed_version() {
   wait_until "$E2E_WATCH_DEADLINE" "istiod's tag 1.31.1 in the message" version_named "$n" "1.31.1"
   expect_no_out "1.27.3" "the old version is gone"
 }
+
+# Without the Role in istio-system (only the ClusterRole): the three kinds are forbidden, logged
+# once each with what is missing, and count as absent; the instance still becomes ready.
+test_control_plane_without_the_role_is_absent_not_unready() {
+  local sa=ag-no-istio-role port token
+  k -n ambient-guard create serviceaccount "$sa" >/dev/null
+  k create clusterrolebinding "$sa" --clusterrole=ambient-guard \
+    --serviceaccount="ambient-guard:$sa" >/dev/null
+  token=$(k -n ambient-guard create token "$sa" --duration=1h)
+  write_kubeconfig "$E2E_WORK/$sa.kubeconfig" "$E2E_API_PORT" "    token: $token"
+  port=$(free_port)
+  trap 'stop_proc ag-no-role' EXIT
+  start_proc ag-no-role "$E2E_AG" serve --kubeconfig "$E2E_WORK/$sa.kubeconfig" \
+    --listen "127.0.0.1:$port" --cert "$E2E_WORK/pki/webhook.crt" --key "$E2E_WORK/pki/webhook.key"
+  wait_until "$E2E_KUBE_DEADLINE" "ready without the Role (logs/ag-no-role.log)" \
+    curl -fsS --cacert "$E2E_WORK/pki/ca.crt" "https://127.0.0.1:$port/readyz"
+  local log="$E2E_WORK/logs/ag-no-role.log" path
+  for path in apis/apps/v1/namespaces/istio-system/deployments \
+    apis/apps/v1/namespaces/istio-system/daemonsets api/v1/namespaces/istio-system/configmaps; do
+    (($(grep -cF "/$path is forbidden (HTTP 403" "$log") == 1)) ||
+      fail "want one warning for $path in $log: $(grep -F "$path" "$log")"
+  done
+  grep -qF 'cannot list resource "deployments" in API group "apps" in the namespace "istio-system"' "$log" ||
+    fail "the warning does not say which permission is missing: $(grep -F deployments "$log")"
+  curl -fsS --cacert "$E2E_WORK/pki/ca.crt" "https://127.0.0.1:$port/metrics" |
+    grep -q '^ambient_guard_state_objects{kind="Deployment"} 0' ||
+    fail "Deployments are not held as absent (0 objects)"
+}
