@@ -12,8 +12,8 @@ namespace ambient_guard {
 
 // What the last reviewed state's control plane was, and the settings built from it, so that a
 // review parses the selectors and searches istiod's image only when those objects changed.
-// Guarded by `mu` (a few string comparisons per review; std::atomic<std::shared_ptr> is not in
-// GCC 12's libstdc++).
+// Guarded by `mu`: held for a few string comparisons per review, and while rebuilding after a
+// change (rare), so that one change is parsed and logged once.
 struct Reviewer::Live {
   std::string ns;
   bool enablement = false;  // follow istio-cni-config (no --ambient-enablement-selector)
