@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -49,7 +50,10 @@ struct ServeOptions {
   std::string ca_bundle_out;
   std::string root_namespace;  // empty: from the config (default istio-system)
   std::string istio_version;   // empty: istiod's image tag in the state
-  std::string enablement_selector;  // empty: the --state's istio-cni-config, else the default
+  // Empty: istio-cni-config (live, or in --state), else the default.
+  std::string enablement_selector;
+  // Where istiod and istio-cni run: the watch reads their workloads and istio-cni-config there.
+  std::string istio_namespace = std::string(kDefaultIstioNamespace);
   size_t max_connections = 512;
   size_t max_request_bytes = 8u << 20;
   std::string log_level = "info";
@@ -61,6 +65,16 @@ struct ServeOptions {
   std::vector<std::string> client_names;
   bool policy_reports = false;  // also: the config's policyReports.enabled
 };
+
+// Returns true for a Kubernetes namespace name: an RFC 1123 label (lower-case alphanumerics and
+// '-', starting and ending alphanumeric, at most 63 characters).
+bool isDnsLabel(std::string_view s) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (s.empty() || s.size() > 63 || !alnum(s.front()) || !alnum(s.back())) {
+    return false;
+  }
+  return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
 
 // Raises the soft limit on open files to the hard one (as Go programs do): every connection is
 // a descriptor, and the default soft limit (often 1024) is below --max-connections.
@@ -272,12 +286,24 @@ int runServe(const ServeOptions& opt) {
   rules::MeshSettings mesh;
   mesh.root_namespace = config.root_namespace;
   mesh.istio_version = opt.istio_version;
-  // The live watch keeps no ConfigMaps: there the flag is the only source besides the default.
   if (!resolveEnablementInto(*store.current(), opt.enablement_selector, mesh)) {
     return kExitUsage;
   }
   auto defaults = ruleDefaults(rule_set);
   Reviewer reviewer(std::move(rule_set), mesh);
+  if (kube) {
+    // The watch brings istio-cni-config and istiod's Deployment after startup and follows their
+    // changes; the flags win.
+    auto log = [](bool error, const std::string& msg) {
+      if (error) {
+        spdlog::error("{}", msg);
+      } else {
+        spdlog::info("{}", msg);
+      }
+    };
+    reviewer.followControlPlaneIn(opt.istio_namespace, opt.enablement_selector.empty(),
+                                  opt.istio_version.empty(), log);
+  }
   Enforcer enforcer(config, std::move(defaults));
   AdmissionPipeline pipeline(reviewer, enforcer, store, &metrics);
   // An audit file that cannot be opened is logged and counted, and serving starts anyway.
@@ -325,6 +351,7 @@ int runServe(const ServeOptions& opt) {
     spdlog::info("cluster state from {} (list + watch)", kube->url());
     KubeWatchOptions wopt;
     wopt.max_staleness = std::chrono::milliseconds(staleness.ok() ? *staleness / 1000 : 0);
+    wopt.istio_namespace = opt.istio_namespace;
     watch = std::make_unique<KubeWatch>(std::move(*kube), store, metrics.registry(), wopt);
     auto started = watch->start();
     if (!started.ok()) {
@@ -395,6 +422,16 @@ void registerServeCommand(CLI::App& app, int& exit_code) {
                   "Istio root namespace (overrides the config's rootNamespace)");
   addIstioVersionOption(cmd, opt->istio_version);
   addEnablementSelectorOption(cmd, opt->enablement_selector);
+  cmd->add_option("--istio-namespace", opt->istio_namespace,
+                  "Namespace of istiod, istio-cni and ztunnel: the live watch reads their "
+                  "Deployments, DaemonSets (Istio version) and ConfigMap istio-cni-config "
+                  "(enablement selectors) there")
+      ->capture_default_str()
+      ->check([](const std::string& ns) {
+        return isDnsLabel(ns)
+                   ? std::string()
+                   : "--istio-namespace " + ns + ": not a namespace name (RFC 1123 label)";
+      });
   cmd->add_option("--max-connections", opt->max_connections,
                   "Concurrent connections served (one worker thread each)")
       ->capture_default_str()

@@ -25,19 +25,26 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 std::string WatchedResource::path() const {
-  return group.empty() ? "/api/" + std::string(version) + "/" + std::string(plural)
-                       : "/apis/" + std::string(group) + "/" + std::string(version) + "/" +
-                             std::string(plural);
+  std::string out = group.empty() ? "/api/" + std::string(version)
+                                  : "/apis/" + std::string(group) + "/" + std::string(version);
+  if (!ns.empty()) {
+    out += "/namespaces/" + ns;
+  }
+  return out + "/" + std::string(plural);
+}
+
+std::string WatchedResource::selectorQuery() const {
+  return field_selector.empty() ? std::string() : "&fieldSelector=" + queryEscape(field_selector);
 }
 
 std::string WatchedResource::apiVersion() const {
   return group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version);
 }
 
-const std::vector<WatchedResource>& watchedResources() {
+std::vector<WatchedResource> watchedResources(std::string_view istio_namespace) {
   // Served versions: ../shared/corpus/crds/istio-crd-all.gen.yaml (Istio v1 everywhere except
   // EnvoyFilter v1alpha3 and WasmPlugin v1alpha1) and the Gateway API standard channel (v1).
-  static const std::vector<WatchedResource> kResources = {
+  std::vector<WatchedResource> resources = {
       {Kind::kNamespace, "", "v1", "namespaces"},
       {Kind::kService, "", "v1", "services"},
       {Kind::kGateway, "gateway.networking.k8s.io", "v1", "gateways"},
@@ -59,7 +66,15 @@ const std::vector<WatchedResource>& watchedResources() {
       // network-policy-blocks-hbone judges an enrollment against the namespace's policies.
       {Kind::kNetworkPolicy, "networking.k8s.io", "v1", "networkpolicies"},
   };
-  return kResources;
+  // The control plane, in its namespace only (a Role there grants them: deploy/base/rbac.yaml):
+  // istiod's image tag is the Istio version rules assume, istio-cni-config holds the enablement
+  // selectors. A few objects, so the live state stays the size of the policies.
+  const std::string ns(istio_namespace);
+  resources.push_back({Kind::kDeployment, "apps", "v1", "deployments", ns, {}, true});
+  resources.push_back({Kind::kDaemonSet, "apps", "v1", "daemonsets", ns, {}, true});
+  resources.push_back(
+      {Kind::kConfigMap, "", "v1", "configmaps", ns, "metadata.name=istio-cni-config", true});
+  return resources;
 }
 
 void tuneMallocForWatch() {
@@ -80,6 +95,7 @@ KubeWatch::Impl::Impl(KubeConfig config, StateStore& store, prometheus::Registry
     : config_(std::move(config)),
       store_(store),
       options_(options),
+      resources_(watchedResources(options_.istio_namespace)),
       objects_family_(prometheus::BuildGauge()
                           .Name("ambient_guard_state_objects")
                           .Help("Objects held in the cluster state, by kind")
@@ -103,7 +119,7 @@ KubeWatch::Impl::Impl(KubeConfig config, StateStore& store, prometheus::Registry
                         .Help("1 while a kind has had no list, event or bookmark for longer than "
                               "--max-state-staleness (/readyz answers 503), else 0")
                         .Register(registry)) {
-  for (const WatchedResource& r : watchedResources()) {
+  for (const WatchedResource& r : resources_) {
     const int k = static_cast<int>(r.kind);
     const std::string name(kindName(r.kind));
     objects_gauge_[k] = &objects_family_.Add({{"kind", name}});
@@ -126,13 +142,13 @@ Result<bool> KubeWatch::Impl::start() {
   started_ = true;
   creds_ = *creds;
   store_.setReady(false);
-  spdlog::info("watch: listing and watching {} kinds from {} ({})", watchedResources().size(),
-               config_.url(), config_.source);
+  spdlog::info("watch: listing and watching {} kinds from {} ({}); the control plane's in {}",
+               resources_.size(), config_.url(), config_.source, options_.istio_namespace);
   if (options_.max_staleness.count() > 0) {
     store_.setStalenessCheck([this] { return staleness(); });
   }
   publisher_ = std::thread([this] { publisherLoop(); });
-  for (const WatchedResource& r : watchedResources()) {
+  for (const WatchedResource& r : resources_) {
     workers_.push_back(std::make_unique<Worker>(*this, r));
   }
   for (auto& w : workers_) {
@@ -183,9 +199,9 @@ std::string KubeWatch::Impl::staleness() const {
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
   std::string out;
   for (size_t i = 0; i < workers_.size(); ++i) {
-    const Kind kind = watchedResources()[i].kind;
+    const Kind kind = resources_[i].kind;
     const double age = staleSeconds(static_cast<int>(kind), now_ns);
-    if (age < 0 || workers_[i]->missing()) {
+    if (age < 0 || workers_[i]->absent()) {
       continue;
     }
     out += (out.empty() ? "" : ", ") + std::string(kindName(kind)) +
@@ -196,7 +212,7 @@ std::string KubeWatch::Impl::staleness() const {
 
 WatchStatus KubeWatch::Impl::status(Kind kind) const {
   for (size_t i = 0; i < workers_.size(); ++i) {
-    if (watchedResources()[i].kind == kind) {
+    if (resources_[i].kind == kind) {
       return workers_[i]->status();
     }
   }
@@ -320,7 +336,7 @@ void KubeWatch::Impl::publisherLoop() {
       bool became_ready = false;
       if (!ready_.load()) {
         bool all = true;
-        for (const WatchedResource& r : watchedResources()) {
+        for (const WatchedResource& r : resources_) {
           all = all && initial_done_[static_cast<int>(r.kind)];
         }
         became_ready = all;
@@ -361,13 +377,13 @@ void KubeWatch::Impl::publisherLoop() {
 
 void KubeWatch::Impl::refreshGauges(bool counts) {
   if (counts && ready_.load()) {
-    for (const WatchedResource& r : watchedResources()) {
+    for (const WatchedResource& r : resources_) {
       objects_gauge_[static_cast<int>(r.kind)]->Set(static_cast<double>(working_->count(r.kind)));
     }
   }
   const int64_t now_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-  for (const WatchedResource& r : watchedResources()) {
+  for (const WatchedResource& r : resources_) {
     const int k = static_cast<int>(r.kind);
     const int64_t at = last_event_steady_ns_[k].load();
     if (at == 0) {
@@ -384,9 +400,9 @@ void KubeWatch::Impl::refreshGauges(bool counts) {
     return;
   }
   for (size_t i = 0; i < workers_.size(); ++i) {
-    const Kind kind = watchedResources()[i].kind;
+    const Kind kind = resources_[i].kind;
     const int k = static_cast<int>(kind);
-    const double age = workers_[i]->missing() ? -1 : staleSeconds(k, now_ns);
+    const double age = workers_[i]->absent() ? -1 : staleSeconds(k, now_ns);
     const bool stale = age >= 0;
     stale_gauge_[k]->Set(stale ? 1 : 0);
     if (stale != reported_stale_[k]) {

@@ -6,7 +6,8 @@
 // kinds' updates and publishes a new immutable Snapshot at most every `coalesce` interval, so
 // request threads never see a half-applied list and never wait for the watch. The store is not
 // ready until every kind that exists has completed its first list; kinds whose CRD is absent
-// (404) are reported once, retried slowly and do not hold readiness back.
+// (404) are reported once, retried slowly and do not hold readiness back, and so are optional
+// kinds that RBAC forbids (403).
 // Protocol: ../shared/spec/admission-contract.md §6. Thread-safe: start/stop from one thread.
 #pragma once
 
@@ -29,22 +30,39 @@ class Registry;
 
 namespace ambient_guard {
 
-// A watched collection: kind and the API group/version/plural serving it.
+// The namespace of Istio's control plane (istiod, istio-cni, ztunnel) when --istio-namespace
+// does not say otherwise.
+inline constexpr std::string_view kDefaultIstioNamespace = "istio-system";
+
+// A watched collection: kind, the API group/version/plural serving it and, for the Istio
+// control-plane kinds, the one namespace (and field selector) it is read from.
 struct WatchedResource {
   Kind kind;
   std::string_view group;  // "" for the core group
   std::string_view version;
   std::string_view plural;
+  std::string ns = {};                   // "" : cluster-wide
+  std::string_view field_selector = {};  // "" : every object ("metadata.name=istio-cni-config")
+  // Optional kinds may be forbidden by RBAC (403): they then count as absent, like a CRD that is
+  // not installed, instead of holding readiness back.
+  bool optional = false;
 
-  // Returns the cluster-wide collection path ("/apis/security.istio.io/v1/peerauthentications").
+  // Returns the collection path: cluster-wide ("/apis/security.istio.io/v1/peerauthentications")
+  // or in `ns` ("/apis/apps/v1/namespaces/istio-system/deployments").
   std::string path() const;
+  // Returns "&fieldSelector=…" (escaped) for list and watch queries, "" without a selector.
+  std::string selectorQuery() const;
   // Returns "group/version" or "v1" for the core group.
   std::string apiVersion() const;
 };
 
-// Returns the resources KubeWatch lists and watches: every kind of objects.h, at a version the
-// CRDs serve (Istio v1, EnvoyFilter v1alpha3, WasmPlugin v1alpha1, Gateway API v1).
-const std::vector<WatchedResource>& watchedResources();
+// Returns the resources KubeWatch lists and watches: the policy kinds of objects.h cluster-wide,
+// at a version the CRDs serve (Istio v1, EnvoyFilter v1alpha3, WasmPlugin v1alpha1, Gateway API
+// v1), and in `istio_namespace` only the Deployments and DaemonSets (istiod's, istio-cni's and
+// ztunnel's image tags: rules/istio_version.h) and the ConfigMap istio-cni-config (its
+// AMBIENT_ENABLEMENT_SELECTOR: rules/enablement.h), which are optional (see WatchedResource).
+std::vector<WatchedResource> watchedResources(
+    std::string_view istio_namespace = kDefaultIstioNamespace);
 
 struct KubeWatchOptions {
   int page_size = 500;  // list `limit` (client-go's pager default)
@@ -63,12 +81,15 @@ struct KubeWatchOptions {
   // stale: the store's staleness() names it, so /readyz answers 503. 0: never stale. Kinds whose
   // CRD is not installed are never stale.
   std::chrono::milliseconds max_staleness{0};
+  // Where istiod, istio-cni and ztunnel run (`serve --istio-namespace`): see watchedResources().
+  std::string istio_namespace = std::string(kDefaultIstioNamespace);
 };
 
 // What one kind's list/watch loop is doing; for diagnostics and tests.
 struct WatchStatus {
   bool listed = false;           // the initial list (or a 404) has been published
   bool missing = false;          // the last list answered 404 (CRD not installed)
+  bool forbidden = false;        // an optional kind's last list answered 403 (RBAC)
   std::string resource_version;  // last resourceVersion seen (list, event or bookmark)
   uint64_t lists = 0;            // completed lists
   uint64_t restarts = 0;         // watch restarts after errors (410, disconnect, HTTP errors)

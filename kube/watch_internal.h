@@ -73,7 +73,8 @@ struct Update {
   ObjectKey key;                    // kRemove
 };
 
-enum class Outcome { kOk, kEnded, kGone, kMissing, kUnauthorized, kError, kStopped };
+// kForbidden: 403 on an optional kind (WatchedResource::optional); other kinds' 403 is kError.
+enum class Outcome { kOk, kEnded, kGone, kMissing, kForbidden, kUnauthorized, kError, kStopped };
 
 }  // namespace watch_internal
 
@@ -114,6 +115,7 @@ class KubeWatch::Impl {
   KubeConfig config_;
   StateStore& store_;
   KubeWatchOptions options_;
+  const std::vector<WatchedResource> resources_;  // one Worker each, in this order
   std::shared_ptr<const ApiCredentials> creds_;
 
   std::atomic<bool> stopping_{false};
@@ -161,9 +163,10 @@ class KubeWatch::Impl::Worker {
   void start() {
     thread_ = std::thread([this] { run(); });
   }
-  bool missing() const {
+  // Returns true while the kind is not served (404) or, optional, forbidden (403): never stale.
+  bool absent() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return status_.missing;
+    return status_.missing || status_.forbidden;
   }
   // Interrupts the request in flight until the thread has noticed the stop, then joins it.
   void stopAndJoin() {

@@ -117,7 +117,8 @@ Outcome KubeWatch::Impl::Worker::list() {
   std::string cont;
   std::string rv;
   do {
-    std::string target = res_.path() + "?limit=" + std::to_string(owner_.options_.page_size);
+    std::string target =
+        res_.path() + "?limit=" + std::to_string(owner_.options_.page_size) + res_.selectorQuery();
     if (!cont.empty()) {
       target += "&continue=" + queryEscape(cont);
     }
@@ -131,6 +132,10 @@ Outcome KubeWatch::Impl::Worker::list() {
     }
     if (r.status == 404 && cont.empty()) {
       return Outcome::kMissing;
+    }
+    if (r.status == 403 && res_.optional) {
+      setError("HTTP 403: " + statusMessage(r.body));
+      return Outcome::kForbidden;
     }
     if (r.status != 200) {
       setError("list " + res_.path() + ": HTTP " + std::to_string(r.status) + ": " +
@@ -172,6 +177,7 @@ Outcome KubeWatch::Impl::Worker::list() {
     status_.lists++;
     status_.listed = true;
     status_.missing = false;
+    status_.forbidden = false;
   }
   owner_.push(Update{Update::Type::kReplace, res_.kind, std::move(objects), std::nullopt, {}});
   owner_.touch(res_.kind);
@@ -226,6 +232,7 @@ Outcome KubeWatch::Impl::Worker::watch() {
       opt.watch_timeout_min_s, std::max(opt.watch_timeout_min_s, opt.watch_timeout_max_s));
   const int timeout = timeout_dist(rng_);
   const std::string target = res_.path() + "?watch=true&allowWatchBookmarks=true" +
+                             res_.selectorQuery() +
                              "&resourceVersion=" + queryEscape(resourceVersion()) +
                              "&timeoutSeconds=" + std::to_string(timeout);
   constexpr size_t kMaxEventBytes = 64 << 20;
@@ -277,6 +284,9 @@ Outcome KubeWatch::Impl::Worker::watch() {
         return Outcome::kGone;
       case 404:
         return Outcome::kMissing;
+      case 403:
+        // RBAC changed under a running watch: relist, which decides absent or an error.
+        return res_.optional ? Outcome::kGone : Outcome::kError;
       case 401:
         return Outcome::kUnauthorized;
       default:
@@ -330,6 +340,7 @@ void KubeWatch::Impl::Worker::run() {
 void KubeWatch::Impl::Worker::loop() {
   bool need_list = true;
   bool missing_reported = false;
+  bool forbidden_reported = false;
   while (!owner_.stopping()) {
     if (need_list) {
       Outcome o = list();
@@ -340,19 +351,31 @@ void KubeWatch::Impl::Worker::loop() {
         need_list = false;
         backoff_.reset();
         published_missing_ = false;
-      } else if (o == Outcome::kMissing) {
-        if (!missing_reported) {
+        missing_reported = forbidden_reported = false;
+      } else if (o == Outcome::kMissing || o == Outcome::kForbidden) {
+        // Both leave the kind empty ("not known" to the rules) without holding readiness back.
+        const bool forbidden = o == Outcome::kForbidden;
+        if (!forbidden && !missing_reported) {
           spdlog::warn(
               "{} is not served (404): its CRD is probably not installed; retrying "
               "every {} s without holding readiness back",
               res_.path(), owner_.options_.missing_retry.count() / 1000.0);
           missing_reported = true;
+        } else if (forbidden && !forbidden_reported) {
+          spdlog::warn(
+              "{} is forbidden ({}): the rules that read {}s treat them as unknown; grant "
+              "get, list and watch on them (the Role ambient-guard-istio-control-plane of "
+              "deploy/base/rbac.yaml); retrying every {} s without holding readiness back",
+              res_.path(), status().last_error, kindName(res_.kind),
+              owner_.options_.missing_retry.count() / 1000.0);
+          forbidden_reported = true;
         }
         {
           std::lock_guard<std::mutex> lock(mu_);
-          status_.missing = true;
+          status_.missing = !forbidden;
+          status_.forbidden = forbidden;
           status_.listed = true;
-          status_.last_error = "not served (404)";
+          status_.last_error = forbidden ? status_.last_error : "not served (404)";
         }
         if (!published_missing_) {
           owner_.push(Update{Update::Type::kMissing, res_.kind, {}, std::nullopt, {}});

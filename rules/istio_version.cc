@@ -49,6 +49,11 @@ IstioVersion istioVersionOf(const ClusterView& state, const MeshSettings& mesh) 
       return out;
     }
   }
+  if (mesh.resolved_istio_version) {
+    out.version = platform::parseVersion(mesh.resolved_istio_version->version);
+    out.source = mesh.resolved_istio_version->source;
+    return out;
+  }
   if (state.count(Kind::kDeployment) > 0) {
     lowestIstiod(state, mesh.root_namespace, out);
     if (!out.version && mesh.root_namespace != "istio-system") {

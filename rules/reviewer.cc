@@ -1,20 +1,156 @@
 #include "rules/reviewer.h"
 
+#include <functional>
+#include <mutex>
 #include <set>
 
 #include "rules/ambient.h"
+#include "rules/enablement.h"
+#include "rules/istio_version.h"
 
 namespace ambient_guard {
 
+// What the last reviewed state's control plane was, and the settings built from it, so that a
+// review parses the selectors and searches istiod's image only when those objects changed.
+// Guarded by `mu`: held for a few string comparisons per review, and while rebuilding after a
+// change (rare), so that one change is parsed and logged once.
+struct Reviewer::Live {
+  std::string ns;
+  bool enablement = false;  // follow istio-cni-config (no --ambient-enablement-selector)
+  bool version = false;     // follow istiod's image (no --istio-version)
+  std::function<void(bool error, const std::string&)> log;
+
+  std::mutex mu;
+  bool have = false;      // the fields below describe the last state seen
+  bool had_text = false;  // its ConfigMap had AMBIENT_ENABLEMENT_SELECTOR
+  std::string text;       // the value
+  std::string workloads;  // the control plane's workload images (versionKey)
+  std::shared_ptr<const rules::MeshSettings> mesh;
+  std::optional<ambient::EnablementSelectors> last_good;  // the last value that parsed
+};
+
+namespace {
+
+// Returns what istioVersionOf reads of a live state: the workloads' containers and images in the
+// Istio namespace, and how many there are anywhere (so that any change shows).
+std::string versionKey(const ClusterView& state, std::string_view ns) {
+  std::string key = std::to_string(state.count(Kind::kDeployment)) + "/" +
+                    std::to_string(state.count(Kind::kDaemonSet));
+  auto add = [&](const Workload& w) {
+    key += ";" + w.name;
+    for (const Container& c : w.spec.containers) {
+      key += "," + c.name + "=" + c.image;
+    }
+  };
+  for (const Deployment* d : state.list<Deployment>(ns)) {
+    add(*d);
+  }
+  for (const DaemonSet* d : state.list<DaemonSet>(ns)) {
+    add(*d);
+  }
+  return key;
+}
+
+}  // namespace
+
 Reviewer::Reviewer(std::vector<std::unique_ptr<rules::Rule>> rules, rules::MeshSettings mesh)
     : rules_(std::move(rules)), mesh_(std::move(mesh)) {}
+
+void Reviewer::followControlPlaneIn(std::string ns, bool enablement, bool version,
+                                    std::function<void(bool error, const std::string&)> log) {
+  if (!enablement && !version) {
+    live_.reset();
+    return;
+  }
+  live_ = std::make_shared<Live>();
+  live_->ns = std::move(ns);
+  live_->enablement = enablement;
+  live_->version = version;
+  live_->log = std::move(log);
+}
+
+std::shared_ptr<const rules::MeshSettings> Reviewer::meshFor(const ClusterView& state) const {
+  if (live_ == nullptr) {
+    return std::shared_ptr<const rules::MeshSettings>(std::shared_ptr<const void>(), &mesh_);
+  }
+  Live& live = *live_;
+  const std::string* text = nullptr;
+  if (live.enablement) {
+    const ConfigMap* cm = state.find<ConfigMap>(live.ns, "istio-cni-config");
+    text = cm == nullptr ? nullptr : cm->data.get("AMBIENT_ENABLEMENT_SELECTOR");
+  }
+  const std::string workloads = live.version ? versionKey(state, live.ns) : std::string();
+  std::lock_guard<std::mutex> lock(live.mu);
+  const bool same_enablement =
+      live.have && live.had_text == (text != nullptr) && (text == nullptr || live.text == *text);
+  const bool same_version = live.have && live.workloads == workloads;
+  if (same_enablement && same_version) {
+    return live.mesh;
+  }
+  const bool first = !live.have;
+  auto mesh = std::make_shared<rules::MeshSettings>(live.have ? *live.mesh : mesh_);
+  live.have = true;
+  if (!same_enablement) {
+    live.had_text = text != nullptr;
+    live.text = text == nullptr ? std::string() : *text;
+    const std::string source = "ConfigMap " + live.ns + "/istio-cni-config";
+    if (text == nullptr) {
+      mesh->enablement = mesh_.enablement;
+      live.last_good.reset();
+      if (!first && live.log) {
+        live.log(false, "enablement: " + source +
+                            " has no AMBIENT_ENABLEMENT_SELECTOR now; using " +
+                            mesh_.enablement.source + ": " + mesh_.enablement.str());
+      }
+    } else if (auto parsed = ambient::parseEnablementSelectors(*text, source); parsed.ok()) {
+      mesh->enablement = std::move(*parsed);
+      live.last_good = mesh->enablement;
+      if (live.log) {
+        live.log(false, "enablement: using " + source + ": " + mesh->enablement.str());
+      }
+    } else {
+      // istio-cni refuses to start with it, so the istio-cni pods that run keep what they had:
+      // the last value that parsed, else Istio's default; every message names the source.
+      mesh->enablement = live.last_good ? *live.last_good : mesh_.enablement;
+      mesh->enablement.source += " (" + source + " does not parse: " + parsed.error() + ")";
+      if (live.log) {
+        live.log(true, "enablement: " + source + " AMBIENT_ENABLEMENT_SELECTOR does not parse (" +
+                           parsed.error() + "); falling back to " +
+                           (live.last_good ? "its last valid value" : mesh_.enablement.source) +
+                           ": " + mesh->enablement.str());
+      }
+    }
+  }
+  if (!same_version) {
+    live.workloads = workloads;
+    rules::MeshSettings search = mesh_;
+    search.resolved_istio_version.reset();
+    const rules::IstioVersion found = rules::istioVersionOf(state, search);
+    mesh->resolved_istio_version = rules::MeshSettings::ResolvedIstioVersion{
+        found.version ? found.version->str() : "", found.source};
+    if (live.log && (found.version || !first)) {
+      live.log(false, "istio version: " + found.describe());
+    }
+  }
+  live.mesh = std::move(mesh);
+  return live.mesh;
+}
 
 std::vector<rules::Finding> Reviewer::evaluate(const ClusterView& state,
                                                const rules::Subject& subject,
                                                const ClusterView* before,
                                                bool preflight) const {
+  return evaluateWith(*meshFor(before != nullptr ? *before : state), state, subject, before,
+                      preflight);
+}
+
+std::vector<rules::Finding> Reviewer::evaluateWith(const rules::MeshSettings& mesh,
+                                                   const ClusterView& state,
+                                                   const rules::Subject& subject,
+                                                   const ClusterView* before,
+                                                   bool preflight) const {
   std::vector<rules::Finding> out;
-  rules::RuleContext ctx{state, subject, mesh_, before, preflight};
+  rules::RuleContext ctx{state, subject, mesh, before, preflight};
   for (const auto& rule : rules_) {
     if (rule->doc().preflight_only && !preflight) {
       continue;
@@ -36,16 +172,17 @@ std::vector<rules::Finding> Reviewer::review(const ClusterView& state, const Cha
                                      : rules::Subject::object(key);
   const OverlayView before_state = change.old_object ? OverlayView(state, *change.old_object)
                                                      : OverlayView(state, key);
+  const auto mesh = meshFor(state);
   std::vector<rules::Finding> after;
   if (change.op == Operation::kDelete || !change.object) {
-    after = evaluate(OverlayView(state, key), subject, &before_state);
+    after = evaluateWith(*mesh, OverlayView(state, key), subject, &before_state, false);
   } else {
-    after = evaluate(OverlayView(state, *change.object), subject, &before_state);
+    after = evaluateWith(*mesh, OverlayView(state, *change.object), subject, &before_state, false);
   }
   if (after.empty()) {
     return after;
   }
-  std::vector<rules::Finding> before = evaluate(before_state, subject);
+  std::vector<rules::Finding> before = evaluateWith(*mesh, before_state, subject, nullptr, false);
   std::set<std::string> seen;
   for (const auto& f : before) {
     seen.insert(f.identity());
@@ -70,9 +207,12 @@ Namespace enrolled(const Namespace& ns, const ambient::EnablementSelectors& enab
 std::vector<rules::Finding> Reviewer::reviewNamespace(const ClusterView& state, std::string_view ns,
                                                       bool what_if) const {
   const rules::Subject subject = rules::Subject::namespaceNamed(std::string(ns));
-  std::vector<rules::Finding> out = evaluate(state, subject, nullptr, /*preflight=*/true);
+  const auto mesh = meshFor(state);
+  std::vector<rules::Finding> out =
+      evaluateWith(*mesh, state, subject, nullptr, /*preflight=*/true);
   const Namespace* current = state.findNamespace(ns);
-  if (!what_if || (current != nullptr && ambient::isAmbientNamespace(current->labels, mesh_.enablement))) {
+  if (!what_if ||
+      (current != nullptr && ambient::isAmbientNamespace(current->labels, mesh->enablement))) {
     return out;
   }
   Namespace base;
@@ -85,8 +225,9 @@ std::vector<rules::Finding> Reviewer::reviewNamespace(const ClusterView& state, 
   for (const auto& f : out) {
     seen.insert(f.identity());
   }
-  for (auto& f : evaluate(OverlayView(state, AnyObject(enrolled(base, mesh_.enablement))), subject, nullptr,
-                          /*preflight=*/true)) {
+  for (auto& f :
+       evaluateWith(*mesh, OverlayView(state, AnyObject(enrolled(base, mesh->enablement))), subject,
+                    nullptr, /*preflight=*/true)) {
     if (seen.insert(f.identity()).second) {
       out.push_back(std::move(f));
     }

@@ -32,6 +32,15 @@ struct MeshSettings {
   // `--istio-version` ("1.31" or "1.31.1"); empty: read istiod's image tag from the state
   // (rules/istio_version.h).
   std::string istio_version;
+  // The version istioVersionOf found in the state, when the caller resolved it once for many
+  // reviews (the live webhook: Reviewer::followControlPlaneIn, again only when the control
+  // plane's workloads change); istioVersionOf returns it instead of searching the state.
+  // `version` empty: none found. Ignored when istio_version is set.
+  struct ResolvedIstioVersion {
+    std::string version;
+    std::string source;
+  };
+  std::optional<ResolvedIstioVersion> resolved_istio_version;
   // istio-cni's AMBIENT_ENABLEMENT_SELECTOR: `--ambient-enablement-selector`, else the state's
   // istio-cni-config ConfigMap (resolveEnablement), else Istio's default selectors.
   ambient::EnablementSelectors enablement;

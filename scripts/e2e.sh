@@ -41,6 +41,7 @@ TEST_FILES=(
   tests/e2e/test_filters.sh
   tests/e2e/test_translate.sh
   tests/e2e/test_watch.sh
+  tests/e2e/test_control_plane.sh
   tests/e2e/test_outage.sh
   tests/e2e/test_policy_reports.sh
 )

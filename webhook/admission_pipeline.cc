@@ -300,9 +300,11 @@ AdmissionOutcome AdmissionPipeline::mutate(std::string_view body) const {
   }
   // The patch is built with nlohmann (json::diff); only Namespace writes get here.
   // Enrollment as istio-cni sees it: the enablement selectors the rules use, read per request
-  // from the Reviewer (custom selectors: --ambient-enablement-selector or istio-cni-config).
+  // from the Reviewer (custom selectors: --ambient-enablement-selector, or the live
+  // istio-cni-config it follows).
+  const auto mesh = reviewer_.meshFor(*state_.current());
   Mutation m = mutateNamespace(toNlohmann(req.object), toNlohmann(req.old_object), nowRfc3339(),
-                               reviewer_.mesh().enablement);
+                               mesh->enablement);
   for (const auto& note : m.notes) {
     resp.warnings.push_back(sanitizeWarning("[ambient-guard] Namespace " + ctx.ns + ": " + note));
   }

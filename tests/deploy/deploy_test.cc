@@ -514,10 +514,24 @@ void expectBoundToTheServiceAccount(const Rendered& r, const YAML::Node& binding
 TEST(Deploy, RbacReadsWhatItWatchesAndWritesOnlyItsReportsAndLease) {
   // The watch role: exactly what the in-cluster watch lists and watches, nothing less (a 403
   // would keep a kind empty), nothing more (least privilege), read only.
+  // Cluster-wide kinds in the ClusterRole; the control plane's, in the Istio namespace, in a
+  // Role there, limited to the name a metadata.name field selector asks for.
   std::map<std::string, std::map<std::string, std::set<std::string>>> reads;
+  std::map<std::string, std::map<std::string, std::set<std::string>>> control_plane;
   for (const WatchedResource& w : watchedResources()) {
-    reads[std::string(w.group)][std::string(w.plural)] = {"get", "list", "watch"};
+    if (w.ns.empty()) {
+      reads[std::string(w.group)][std::string(w.plural)] = {"get", "list", "watch"};
+      continue;
+    }
+    EXPECT_EQ(w.ns, kDefaultIstioNamespace);
+    std::string res(w.plural);
+    constexpr std::string_view kByName = "metadata.name=";
+    if (w.field_selector.starts_with(kByName)) {
+      res += "/" + std::string(w.field_selector.substr(kByName.size()));
+    }
+    control_plane[std::string(w.group)][res] = {"get", "list", "watch"};
   }
+  ASSERT_FALSE(control_plane.empty());
   // The PolicyReport role: what kube/report_publisher does with the report APIs (server-side
   // apply is create + patch; stale reports are deleted; its own are listed on taking over).
   std::map<std::string, std::map<std::string, std::set<std::string>>> reports;
@@ -538,22 +552,36 @@ TEST(Deploy, RbacReadsWhatItWatchesAndWritesOnlyItsReportsAndLease) {
     ASSERT_TRUE(r.ok);
     ASSERT_EQ(r.ofKind("ClusterRole").size(), 2u);
     ASSERT_EQ(r.ofKind("ClusterRoleBinding").size(), 2u);
-    ASSERT_EQ(r.ofKind("Role").size(), 1u);
-    ASSERT_EQ(r.ofKind("RoleBinding").size(), 1u);
+    ASSERT_EQ(r.ofKind("Role").size(), 2u);
+    ASSERT_EQ(r.ofKind("RoleBinding").size(), 2u);
     const YAML::Node watch_role = named(r.ofKind("ClusterRole"), "ambient-guard");
     const YAML::Node report_role = named(r.ofKind("ClusterRole"), "ambient-guard-policy-reports");
     EXPECT_EQ(grants(watch_role), reads);
     EXPECT_EQ(grants(report_role), reports);
-    const YAML::Node role = r.one("Role");
+    const YAML::Node role = named(r.ofKind("Role"), "ambient-guard-leader-election");
     EXPECT_EQ(grants(role), election);
     EXPECT_EQ(str(role["metadata"]["namespace"]), str(config(r)["webhookNamespace"]));
+    const YAML::Node cp_role = named(r.ofKind("Role"), "ambient-guard-istio-control-plane");
+    EXPECT_EQ(grants(cp_role), control_plane);
+    EXPECT_EQ(str(cp_role["metadata"]["namespace"]), kDefaultIstioNamespace);
+    // The Deployment watches the namespace the Role is in.
+    const std::vector<std::string> args =
+        strs(r.one("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]);
+    auto flag = std::find(args.begin(), args.end(), "--istio-namespace");
+    ASSERT_NE(flag, args.end());
+    ASSERT_NE(flag + 1, args.end());
+    EXPECT_EQ(*(flag + 1), str(cp_role["metadata"]["namespace"]));
+    const YAML::Node cp_binding =
+        named(r.ofKind("RoleBinding"), "ambient-guard-istio-control-plane");
+    expectBoundToTheServiceAccount(r, cp_binding, cp_role);
+    EXPECT_EQ(str(cp_binding["metadata"]["namespace"]), kDefaultIstioNamespace);
     expectBoundToTheServiceAccount(r, named(r.ofKind("ClusterRoleBinding"), "ambient-guard"),
                                    watch_role);
     expectBoundToTheServiceAccount(
         r, named(r.ofKind("ClusterRoleBinding"), "ambient-guard-policy-reports"), report_role);
-    expectBoundToTheServiceAccount(r, r.one("RoleBinding"), role);
-    EXPECT_EQ(str(r.one("RoleBinding")["metadata"]["namespace"]),
-              str(role["metadata"]["namespace"]));
+    const YAML::Node binding = named(r.ofKind("RoleBinding"), "ambient-guard-leader-election");
+    expectBoundToTheServiceAccount(r, binding, role);
+    EXPECT_EQ(str(binding["metadata"]["namespace"]), str(role["metadata"]["namespace"]));
     EXPECT_EQ(str(r.one("Deployment")["spec"]["template"]["spec"]["serviceAccountName"]),
               str(r.one("ServiceAccount")["metadata"]["name"]));
     // Every overlay publishes reports; `policyReports: {enabled: false}` turns them off.
@@ -672,11 +700,11 @@ TEST(Deploy, ServerGetsTheContractArgumentsAndWritableAuditDir) {
     for (const auto& a : strs(c["args"])) {
       argv.push_back(a);
     }
-    EXPECT_EQ(argv,
-              (std::vector<std::string>{"/usr/local/bin/ambient-guard", "serve", "--listen",
-                                        "0.0.0.0:8443", "--cert", "/etc/ambient-guard/tls/tls.crt",
-                                        "--key", "/etc/ambient-guard/tls/tls.key", "--config",
-                                        "/etc/ambient-guard/config.yaml"}));
+    EXPECT_EQ(argv, (std::vector<std::string>{
+                        "/usr/local/bin/ambient-guard", "serve", "--listen", "0.0.0.0:8443",
+                        "--cert", "/etc/ambient-guard/tls/tls.crt", "--key",
+                        "/etc/ambient-guard/tls/tls.key", "--config",
+                        "/etc/ambient-guard/config.yaml", "--istio-namespace", "istio-system"}));
     std::map<std::string, YAML::Node> volumes;
     for (const auto& v : r.one("Deployment")["spec"]["template"]["spec"]["volumes"]) {
       volumes.emplace(str(v["name"]), static_cast<const YAML::Node&>(v));

@@ -290,6 +290,9 @@ ag_setup() {
   jq '{apiVersion: "v1", kind: "List",
        items: [.[] | select(.kind | IN("Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"))]}' \
     "$E2E_WORK/deploy-enforce.json" >"$E2E_WORK/rbac.json"
+  # The Role that reads the Istio control plane lives in istio-system, which Istio's install
+  # creates; here nothing else does (test_istiod.sh reuses it).
+  k get namespace istio-system >/dev/null 2>&1 || k create namespace istio-system >/dev/null
   k apply -f "$E2E_WORK/rbac.json" >/dev/null
   local token
   token=$(k -n ambient-guard create token ambient-guard --duration=24h)

@@ -299,6 +299,154 @@ spec:
   EXPECT_EQ(h.metric("ambient_guard_watch_restarts_total", "WasmPlugin"), 0);
 }
 
+// The Istio control plane: istiod's and istio-cni's workloads and istio-cni-config, in the
+// Istio namespace, next to objects of the same kinds elsewhere that the watch must not read.
+constexpr const char* kControlPlane = R"(
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istiod, namespace: istio-system}
+spec:
+  template:
+    metadata: {labels: {app: istiod}}
+    spec:
+      containers: [{name: discovery, image: docker.io/istio/pilot:1.27.3}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: istio-cni-node, namespace: istio-system}
+spec:
+  template:
+    spec:
+      containers: [{name: install-cni, image: docker.io/istio/install-cni:1.27.3}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-cni-config, namespace: istio-system}
+data:
+  AMBIENT_ENABLEMENT_SELECTOR: |
+    - namespaceSelector: {matchLabels: {mesh: ambient}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-cni-config, namespace: shop}
+data: {AMBIENT_ENABLEMENT_SELECTOR: "[]"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istiod, namespace: shop}
+spec:
+  template:
+    spec:
+      containers: [{name: discovery, image: docker.io/istio/pilot:1.20.0}]
+)";
+
+TEST(KubeWatch, ControlPlaneKindsAreReadInTheIstioNamespaceOnly) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  h.server.applyYaml(kControlPlane);
+  KubeWatchOptions o = fastOptions();
+  o.istio_namespace = "istio-system";
+  h.start(o);
+  ASSERT_TRUE(h.ready());
+  auto s = h.state();
+  ASSERT_EQ(s->count(Kind::kDeployment), 1u);
+  const Deployment* istiod = s->find<Deployment>("istio-system", "istiod");
+  ASSERT_NE(istiod, nullptr);
+  ASSERT_EQ(istiod->spec.containers.size(), 1u);
+  EXPECT_EQ(istiod->spec.containers[0].image, "docker.io/istio/pilot:1.27.3");
+  EXPECT_EQ(s->count(Kind::kDaemonSet), 1u);
+  ASSERT_EQ(s->count(Kind::kConfigMap), 1u);
+  const ConfigMap* cm = s->find<ConfigMap>("istio-system", "istio-cni-config");
+  ASSERT_NE(cm, nullptr);
+  ASSERT_NE(cm->data.get("AMBIENT_ENABLEMENT_SELECTOR"), nullptr);
+
+  // Lists and watches ask for the namespace's collection; the ConfigMap by name.
+  for (std::string_view plural : {"deployments", "daemonsets", "configmaps"}) {
+    for (bool watches : {false, true}) {
+      ASSERT_TRUE(eventually([&] { return !h.requestsFor(plural, watches).empty(); })) << plural;
+      const Request r = h.requestsFor(plural, watches).front();
+      EXPECT_NE(r.path.find("/namespaces/istio-system/"), std::string::npos) << r.path;
+      if (plural == "configmaps") {
+        EXPECT_EQ(r.params.at("fieldSelector"), "metadata.name=istio-cni-config");
+      } else {
+        EXPECT_EQ(r.params.count("fieldSelector"), 0u);
+      }
+    }
+  }
+
+  // Events follow, in that namespace only: an istiod upgrade, a new ConfigMap elsewhere.
+  h.server.applyYaml(R"(
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istiod, namespace: istio-system}
+spec:
+  template:
+    spec:
+      containers: [{name: discovery, image: docker.io/istio/pilot:1.28.1}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-cni-config, namespace: a1}
+data: {AMBIENT_ENABLEMENT_SELECTOR: "[]"}
+)");
+  ASSERT_TRUE(eventually([&] {
+    const Deployment* d = h.state()->find<Deployment>("istio-system", "istiod");
+    return d != nullptr && d->spec.containers.at(0).image == "docker.io/istio/pilot:1.28.1";
+  }));
+  EXPECT_EQ(h.state()->count(Kind::kConfigMap), 1u);
+  EXPECT_EQ(h.state()->count(Kind::kDeployment), 1u);
+  EXPECT_EQ(h.metric("ambient_guard_state_objects", "Deployment"), 1);
+}
+
+TEST(KubeWatch, ForbiddenControlPlaneKindsCountAsAbsentAndDoNotHoldReadinessBack) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  h.server.applyYaml(kControlPlane);
+  h.server.setForbidden("apps/deployments", true);
+  h.server.setForbidden("apps/daemonsets", true);
+  h.server.setForbidden("configmaps", true);
+  KubeWatchOptions o = fastOptions();
+  o.max_staleness = std::chrono::milliseconds(200);
+  h.start(o);
+  ASSERT_TRUE(h.ready());
+  EXPECT_TRUE(h.watch->status(Kind::kDeployment).forbidden);
+  EXPECT_TRUE(h.watch->status(Kind::kConfigMap).forbidden);
+  EXPECT_FALSE(h.watch->status(Kind::kDeployment).missing);
+  EXPECT_NE(h.watch->status(Kind::kDeployment).last_error.find("403"), std::string::npos);
+  EXPECT_EQ(h.state()->count(Kind::kDeployment), 0u);
+  EXPECT_EQ(h.state()->count(Kind::kNamespace), 5u);
+  // Never stale while forbidden: /readyz stays 200 (the other kinds keep watching). Six lists
+  // at a 50 ms retry outlast max_staleness.
+  ASSERT_TRUE(eventually([&] { return h.requestsFor("deployments", false).size() >= 6; }));
+  EXPECT_TRUE(h.store.ready());
+  EXPECT_EQ(h.store.staleness().find("Deployment"), std::string::npos) << h.store.staleness();
+  EXPECT_EQ(h.store.staleness().find("ConfigMap"), std::string::npos) << h.store.staleness();
+  // Retried at the slow pace, no restarts counted.
+  EXPECT_EQ(h.metric("ambient_guard_watch_restarts_total", "Deployment"), 0);
+
+  // The Role is granted later: the retry picks the kinds up.
+  h.server.setForbidden("apps/deployments", false);
+  h.server.setForbidden("configmaps", false);
+  ASSERT_TRUE(eventually([&] {
+    return h.state()->find<Deployment>("istio-system", "istiod") != nullptr &&
+           h.state()->find<ConfigMap>("istio-system", "istio-cni-config") != nullptr;
+  }));
+  EXPECT_FALSE(h.watch->status(Kind::kDeployment).forbidden);
+  EXPECT_TRUE(h.watch->status(Kind::kDaemonSet).forbidden);
+}
+
+TEST(KubeWatch, ForbiddenPolicyKindIsAnErrorNotAbsent) {
+  Harness h;
+  h.server.applyYaml(kCluster);
+  h.server.setForbidden("services", true);
+  h.start();
+  ASSERT_TRUE(eventually([&] { return h.requestsFor("services", false).size() >= 2; }));
+  EXPECT_FALSE(h.store.ready());
+  EXPECT_FALSE(h.watch->status(Kind::kService).forbidden);
+  h.server.setForbidden("services", false);
+  ASSERT_TRUE(h.ready());
+}
+
 TEST(KubeWatch, RotatedTokenIsReadFromDisk) {
   Harness h;
   h.server.applyYaml(kCluster);

@@ -66,6 +66,21 @@ TEST(IstioVersion, FlagThenIstiodThenNodeAgents) {
   }
 }
 
+TEST(IstioVersion, AResolvedVersionIsUsedInsteadOfTheStateButNotTheFlag) {
+  // The live webhook resolves the version once per change (Reviewer::followControlPlaneIn).
+  auto state = ::ambient_guard::testing::stateFromYaml(
+      docs({istiod("istio-system", "istiod", "1.30.3")}));
+  MeshSettings mesh;
+  mesh.resolved_istio_version =
+      MeshSettings::ResolvedIstioVersion{"1.27.3", "image of Deployment istio-system/istiod"};
+  EXPECT_EQ(istioVersionOf(*state, mesh).describe(),
+            "Istio 1.27.3 (image of Deployment istio-system/istiod)");
+  mesh.resolved_istio_version = MeshSettings::ResolvedIstioVersion{"", "nothing found"};
+  EXPECT_EQ(istioVersionOf(*state, mesh).describe(), "Istio version unknown (nothing found)");
+  mesh.istio_version = "1.29.0";
+  EXPECT_EQ(istioVersionOf(*state, mesh).describe(), "Istio 1.29.0 (--istio-version 1.29.0)");
+}
+
 TEST(IstioVersion, ReleaseTables) {
   // Branch-ENI probe fix: 1.28.7, 1.29.3, 1.30.0 (istio.io release notes).
   EXPECT_FALSE(hasBranchEniProbeFix(Version{1, 27, 9}));

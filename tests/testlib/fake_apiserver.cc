@@ -195,18 +195,31 @@ struct FakeApiServer::State {
     uint64_t rv;
     std::string type;
     std::shared_ptr<const std::string> body;  // without apiVersion/kind
+    std::string key;                          // "ns/name"
   };
   struct Resource {
     std::string kind;
     bool served = true;
+    bool forbidden = false;
     bool hold = false;
     bool hold_continuations = false;
     std::map<std::string, std::shared_ptr<const std::string>> objects;  // "ns/name" → body
     std::vector<Event> history;
   };
+  // What a namespaced collection path and a `metadata.name=` field selector narrow to.
+  struct Scope {
+    std::string ns;    // "" : every namespace
+    std::string name;  // "" : every name
+    bool contains(const std::string& okey) const {
+      const size_t slash = okey.find('/');
+      return (ns.empty() || okey.compare(0, slash, ns) == 0) &&
+             (name.empty() || okey.compare(slash + 1, std::string::npos, name) == 0);
+    }
+  };
   struct Watcher {
     std::string resource;
     std::string api_version;  // as requested
+    Scope scope;
     uint64_t sent_rv = 0;
     std::string initial;  // synthetic ADDED events for a watch without resourceVersion
     bool bookmark = false;
@@ -266,6 +279,9 @@ struct FakeApiServer::State {
         {"openreports.io/reports", "Report"},
         {"openreports.io/clusterreports", "ClusterReport"},
         {"coordination.k8s.io/leases", "Lease"},
+        {"apps/deployments", "Deployment"},
+        {"apps/daemonsets", "DaemonSet"},
+        {"configmaps", "ConfigMap"},
     };
     auto it = kKinds.find(key);
     return it == kKinds.end() ? std::string() : it->second;
@@ -304,11 +320,11 @@ struct FakeApiServer::State {
   }
 
   void handle(const httplib::Request& req, httplib::Response& res, const std::string& key,
-              const std::string& api_version);
+              const std::string& api_version, const std::string& ns = "");
   void list(const httplib::Request& req, httplib::Response& res, const std::string& key,
-            const std::string& api_version, Request& entry);
+            const std::string& api_version, const Scope& scope, Request& entry);
   void watch(const httplib::Request& req, httplib::Response& res, const std::string& key,
-             const std::string& api_version, Request& entry);
+             const std::string& api_version, const Scope& scope, Request& entry);
   bool writeOut(httplib::DataSink& sink, const std::string& out) const;
   // Single objects: GET and the writes. `ns` is "" for cluster-scoped objects, `name` "" for a
   // POST to the collection.
@@ -335,7 +351,7 @@ std::string FakeApiServer::State::storeLocked(const std::string& key,
   const bool existed = r.objects.count(okey) > 0;
   auto body = std::make_shared<const std::string>(storedBody(std::move(object), version));
   r.objects[okey] = body;
-  r.history.push_back({version, existed ? "MODIFIED" : "ADDED", body});
+  r.history.push_back({version, existed ? "MODIFIED" : "ADDED", body, okey});
   return withTypeMeta(api_version, kind, *body);
 }
 
@@ -411,7 +427,8 @@ void FakeApiServer::State::handleObject(const httplib::Request& req, httplib::Re
           const uint64_t v = ++rv;
           json last = json::parse(*it->second);
           last["metadata"]["resourceVersion"] = std::to_string(v);
-          r.history.push_back({v, "DELETED", std::make_shared<const std::string>(last.dump())});
+          r.history.push_back(
+              {v, "DELETED", std::make_shared<const std::string>(last.dump()), it->first});
           r.objects.erase(it);
           out = statusJson(200, "", "deleted");
         }
@@ -466,7 +483,8 @@ void FakeApiServer::State::handleObject(const httplib::Request& req, httplib::Re
 }
 
 void FakeApiServer::State::handle(const httplib::Request& req, httplib::Response& res,
-                                  const std::string& key, const std::string& api_version) {
+                                  const std::string& key, const std::string& api_version,
+                                  const std::string& ns) {
   Request entry;
   entry.path = req.path;
   for (const auto& [k, v] : req.params) {
@@ -493,17 +511,54 @@ void FakeApiServer::State::handle(const httplib::Request& req, httplib::Response
       record(std::move(entry));
       return;
     }
+    if (r.forbidden) {
+      lock.unlock();
+      // The RBAC authorizer's wording (k8s.io/apiserver pkg/endpoints/handlers/responsewriters).
+      const size_t slash = key.find('/');
+      const std::string group = slash == std::string::npos ? "" : key.substr(0, slash);
+      const std::string plural = slash == std::string::npos ? key : key.substr(slash + 1);
+      res.status = 403;
+      res.set_content(
+          statusJson(
+              403, "Forbidden",
+              plural + (group.empty() ? "" : "." + group) +
+                  " is forbidden: User \"system:serviceaccount:ambient-guard:ambient-guard\" "
+                  "cannot " +
+                  (entry.watch ? "watch" : "list") + " resource \"" + plural +
+                  "\" in API group \"" + group + "\"" +
+                  (ns.empty() ? " at the cluster scope" : " in the namespace \"" + ns + "\"")),
+          "application/json");
+      entry.status = 403;
+      record(std::move(entry));
+      return;
+    }
+  }
+  Scope scope{ns, ""};
+  const std::string selector = req.get_param_value("fieldSelector");
+  if (!selector.empty()) {
+    if (selector.rfind("metadata.name=", 0) != 0 || selector.find(',') != std::string::npos) {
+      res.status = 400;
+      res.set_content(statusJson(400, "BadRequest",
+                                 "the fake API server supports only fieldSelector=metadata.name=X, "
+                                 "not " +
+                                     selector),
+                      "application/json");
+      entry.status = 400;
+      record(std::move(entry));
+      return;
+    }
+    scope.name = selector.substr(std::string_view("metadata.name=").size());
   }
   if (entry.watch) {
-    watch(req, res, key, api_version, entry);
+    watch(req, res, key, api_version, scope, entry);
   } else {
-    list(req, res, key, api_version, entry);
+    list(req, res, key, api_version, scope, entry);
   }
 }
 
 void FakeApiServer::State::list(const httplib::Request& req, httplib::Response& res,
                                 const std::string& key, const std::string& api_version,
-                                Request& entry) {
+                                const Scope& scope, Request& entry) {
   std::unique_lock<std::mutex> lock(mu);
   log.push_back(entry);  // logged on arrival, so a test can see a held list
   const size_t log_index = log.size() - 1;
@@ -539,7 +594,9 @@ void FakeApiServer::State::list(const httplib::Request& req, httplib::Response& 
     ListSnapshot snap{rv, {}};
     snap.items.reserve(r.objects.size());
     for (const auto& [k, body] : r.objects) {
-      snap.items.push_back(body);
+      if (scope.contains(k)) {
+        snap.items.push_back(body);
+      }
     }
     snapshot_id = next_snapshot++;
     snapshots.emplace(snapshot_id, std::move(snap));
@@ -586,10 +643,11 @@ bool FakeApiServer::State::writeOut(httplib::DataSink& sink, const std::string& 
 
 void FakeApiServer::State::watch(const httplib::Request& req, httplib::Response& res,
                                  const std::string& key, const std::string& api_version,
-                                 Request& entry) {
+                                 const Scope& scope, Request& entry) {
   auto w = std::make_shared<Watcher>();
   w->resource = key;
   w->api_version = api_version;
+  w->scope = scope;
   int timeout_s = 1800;
   if (req.has_param("timeoutSeconds")) {
     timeout_s = std::stoi(req.get_param_value("timeoutSeconds"));
@@ -602,6 +660,9 @@ void FakeApiServer::State::watch(const httplib::Request& req, httplib::Response&
     if (rv_param.empty() || rv_param == "0") {
       // "Start at most recent" with synthetic ADDED events for the current state.
       for (const auto& [k, body] : r.objects) {
+        if (!scope.contains(k)) {
+          continue;
+        }
         w->initial +=
             "{\"type\":\"ADDED\",\"object\":" + withTypeMeta(api_version, r.kind, *body) + "}\n";
       }
@@ -650,9 +711,12 @@ void FakeApiServer::State::watch(const httplib::Request& req, httplib::Response&
           auto it = std::upper_bound(r.history.begin(), r.history.end(), w->sent_rv,
                                      [](uint64_t v, const Event& e) { return v < e.rv; });
           for (; it != r.history.end(); ++it) {
+            w->sent_rv = it->rv;
+            if (!w->scope.contains(it->key)) {
+              continue;
+            }
             out += "{\"type\":\"" + it->type +
                    "\",\"object\":" + withTypeMeta(w->api_version, r.kind, *it->body) + "}\n";
-            w->sent_rv = it->rv;
           }
           if (w->bookmark) {
             w->bookmark = false;
@@ -735,6 +799,17 @@ FakeApiServer::FakeApiServer(Options options) : state_(std::make_shared<State>()
                 [st](const httplib::Request& req, httplib::Response& res) {
                   st->handle(req, res, req.matches[1].str() + "/" + req.matches[3].str(),
                              req.matches[1].str() + "/" + req.matches[2].str());
+                });
+  // Namespaced collections: list and watch in one namespace.
+  s.server->Get(R"(/api/v1/namespaces/([^/]+)/([a-z0-9]+))",
+                [st](const httplib::Request& req, httplib::Response& res) {
+                  st->handle(req, res, req.matches[2].str(), "v1", req.matches[1].str());
+                });
+  s.server->Get(R"(/apis/([^/]+)/([^/]+)/namespaces/([^/]+)/([a-z0-9]+))",
+                [st](const httplib::Request& req, httplib::Response& res) {
+                  st->handle(req, res, req.matches[1].str() + "/" + req.matches[4].str(),
+                             req.matches[1].str() + "/" + req.matches[2].str(),
+                             req.matches[3].str());
                 });
   // Single objects and discovery. Namespaced: /apis/<g>/<v>/namespaces/<ns>/<plural>[/<name>];
   // cluster-scoped: /apis/<g>/<v>/<plural>/<name>.
@@ -858,7 +933,7 @@ std::string FakeApiServer::apply(const json& object) {
     auto body = std::make_shared<const std::string>(State::storedBody(object, rv));
     const bool existed = r.objects.count(okey) > 0;
     r.objects[okey] = body;
-    r.history.push_back({rv, existed ? "MODIFIED" : "ADDED", body});
+    r.history.push_back({rv, existed ? "MODIFIED" : "ADDED", body, okey});
     version = std::to_string(rv);
   }
   state_->cv.notify_all();
@@ -891,7 +966,7 @@ bool FakeApiServer::remove(std::string_view api_version, std::string_view kind, 
       // DELETED carries the last state, at the deletion's resourceVersion.
       json last = json::parse(*it->second);
       last["metadata"]["resourceVersion"] = std::to_string(rv);
-      r.history.push_back({rv, "DELETED", std::make_shared<const std::string>(last.dump())});
+      r.history.push_back({rv, "DELETED", std::make_shared<const std::string>(last.dump()), okey});
     }
     r.objects.erase(it);
   }
@@ -914,6 +989,11 @@ void FakeApiServer::preload(std::string_view api_version, std::string_view kind,
 void FakeApiServer::setServed(std::string_view resource, bool served) {
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->resource(std::string(resource)).served = served;
+}
+
+void FakeApiServer::setForbidden(std::string_view resource, bool forbidden) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->resource(std::string(resource)).forbidden = forbidden;
 }
 
 void FakeApiServer::setToken(std::string token) {

@@ -1,7 +1,9 @@
 // FakeApiServer: a Kubernetes API server for tests, speaking the real wire format over real TLS.
 //
-// It serves cluster-wide list and watch for any resource (`/api/v1/<plural>`,
-// `/apis/<group>/<version>/<plural>`):
+// It serves list and watch for any resource, cluster-wide (`/api/v1/<plural>`,
+// `/apis/<group>/<version>/<plural>`) or in one namespace (`/api/v1/namespaces/<ns>/<plural>`,
+// `/apis/<group>/<version>/namespaces/<ns>/<plural>`), narrowed by `fieldSelector=metadata.name=X`
+// (other field selectors answer 400):
 // - List: `limit`/`continue` pagination over a consistent snapshot, `metadata.resourceVersion`
 //   and `metadata.continue`, items without apiVersion/kind for the core group (as the real
 //   server encodes typed lists); an expired continue token answers 410.
@@ -10,7 +12,8 @@
 //   older than the last compaction, abrupt disconnects, and the end at `timeoutSeconds`.
 //   By default every write is cut into several chunks at arbitrary points, so events straddle
 //   chunk boundaries.
-// - 404 for resources marked not served (a CRD that is not installed), 401 for a wrong token.
+// - 404 for resources marked not served (a CRD that is not installed), 403 for resources marked
+//   forbidden (RBAC does not grant them), 401 for a wrong token.
 // - Single objects (`…/namespaces/<ns>/<plural>/<name>`, `…/<plural>/<name>`): GET; PATCH with
 //   application/apply-patch+yaml (server-side apply: requires fieldManager, creates or replaces
 //   the object); PUT (update, 409 on a stale metadata.resourceVersion); POST to the collection
@@ -82,6 +85,8 @@ class FakeApiServer {
 
   // `resource` is "namespaces", "services" (core) or "<group>/<plural>".
   void setServed(std::string_view resource, bool served);
+  // While forbidden, list and watch of `resource` (same form as setServed) answer 403.
+  void setForbidden(std::string_view resource, bool forbidden);
   void setToken(std::string token);
   void setGoneStyle(GoneStyle style);
   // While held, list requests for `resource` wait (the request is logged when it arrives);
