@@ -127,6 +127,7 @@ RequestHead parseRequestHead(std::string_view text, const HttpLimits& limits) {
   if (version != "HTTP/1.1" && version != "HTTP/1.0") {
     return refuse(version.starts_with("HTTP/") ? 505 : 400, "only HTTP/1.1 and HTTP/1.0");
   }
+  head.http10 = version == "HTTP/1.0";
 
   bool has_length = false;
   std::vector<std::string> codings;

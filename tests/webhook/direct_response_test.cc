@@ -12,7 +12,7 @@
 #include "tests/testlib/running_server.h"
 #include "tests/testlib/testlib.h"
 #include "tests/testlib/tls_client.h"
-// DIRECT_INCLUDE
+#include "webhook/direct_response.h"
 #include "webhook/server.h"
 #include "webhook/tls.h"
 
@@ -266,6 +266,85 @@ TEST_F(DirectResponseTest, RequestsAreCountedAndTimed) {
   EXPECT_NE(metrics.find("ambient_guard_admission_duration_seconds_count{webhook=\"validate\"} 4"),
             std::string::npos)
       << metrics;
+}
+
+TEST_F(DirectResponseTest, PercentEncodingIsLeftToCppHttplibAndAnsweredTheSame) {
+  const std::string body = example("allow-authorizationpolicy.json");
+  TlsClient c(port(), ca_);
+  for (const std::string& request :
+       {post("/%76alidate", body), post("/validate?a=%20", body),
+        "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application%2Fjson\r\n"
+        "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body}) {
+    SCOPED_TRACE(request.substr(0, request.find("\r\nContent-Length")));
+    ASSERT_TRUE(c.send(request));
+    auto raw = c.readRawResponse();
+    ASSERT_TRUE(raw.has_value());
+    EXPECT_EQ(*raw, ok(validated(body)));
+  }
+}
+
+RequestHead parsed(const std::string& head) {
+  return parseRequestHead(head, HttpLimits{});
+}
+
+TEST(DirectRequest, TakesOnlyWhatCppHttplibAnsweredPredictably) {
+  struct Case {
+    std::string head;
+    DirectRoute route;
+  };
+  const Case cases[] = {
+      {"POST /validate HTTP/1.1\r\nContent-Length: 0\r\n\r\n", DirectRoute::kValidate},
+      {"POST /mutate?timeout=10s HTTP/1.1\r\nContent-Length: 0\r\n\r\n", DirectRoute::kMutate},
+      {"POST /validate/ HTTP/1.1\r\nContent-Length: 0\r\n\r\n", DirectRoute::kNone},
+      {"POST /validate?a?b HTTP/1.1\r\nContent-Length: 0\r\n\r\n", DirectRoute::kNone},
+      {"POST /%76alidate HTTP/1.1\r\nContent-Length: 0\r\n\r\n", DirectRoute::kNone},
+      {"PUT /validate HTTP/1.1\r\nContent-Length: 0\r\n\r\n", DirectRoute::kNone},
+      {"GET /validate HTTP/1.1\r\n\r\n", DirectRoute::kNone},
+      {"HEAD /validate HTTP/1.1\r\n\r\n", DirectRoute::kNone},
+      {"POST /validate HTTP/1.1\r\nRange: bytes=0-1\r\nContent-Length: 0\r\n\r\n",
+       DirectRoute::kNone},
+      {"POST /validate HTTP/1.1\r\nContent-Encoding: identity\r\nContent-Length: 0\r\n\r\n",
+       DirectRoute::kNone},
+      {"POST /validate HTTP/1.1\r\nX-Empty:\r\nContent-Length: 0\r\n\r\n", DirectRoute::kNone},
+      {"POST /validate HTTP/1.1\r\nX-A: 50%\r\nContent-Length: 0\r\n\r\n", DirectRoute::kNone},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.head);
+    const RequestHead head = parsed(k.head);
+    ASSERT_EQ(head.refuse_status, 0) << head.reason;
+    EXPECT_EQ(directRequest(head).route, k.route);
+  }
+}
+
+TEST(DirectRequest, ReadsTheFirstValueOfEachHeaderLikeCppHttplib) {
+  const RequestHead head = parsed(
+      "POST /validate HTTP/1.0\r\ncontent-TYPE:  application/json \r\n"
+      "Content-Type: text/plain\r\nCONNECTION: close\r\nConnection: Keep-Alive\r\n"
+      "Accept-Encoding: identity\r\nContent-Length: 0\r\n\r\n");
+  const DirectRequest r = directRequest(head);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_TRUE(r.connection_close);
+  EXPECT_TRUE(r.close_after);
+  EXPECT_FALSE(r.accepts_compression);
+  const DirectRequest keep = directRequest(parsed(
+      "POST /validate HTTP/1.0\r\nConnection: Keep-Alive\r\nAccept-Encoding: gzip;q=0\r\n"
+      "Content-Length: 0\r\n\r\n"));
+  EXPECT_FALSE(keep.connection_close);
+  EXPECT_FALSE(keep.close_after);
+  EXPECT_TRUE(keep.accepts_compression);  // a substring, as cpp-httplib 0.11 reads it
+}
+
+TEST(DirectResponse, WritesCppHttplibsHeaderOrder) {
+  std::string out = "old contents";
+  writeDirectResponse(out, 200, "application/json; charset=utf-8", "{}", false,
+                      "timeout=5, max=7");
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json; "
+            "charset=utf-8\r\nKeep-Alive: timeout=5, max=7\r\n\r\n{}");
+  writeDirectResponse(out, 400, "text/plain; charset=utf-8", "bad\n", true, "timeout=5, max=7");
+  EXPECT_EQ(out,
+            "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 4\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nbad\n");
 }
 
 }  // namespace
