@@ -247,7 +247,9 @@ class Connection {
         Clock::now() + (first ? limits_.first_request_timeout : limits_.keep_alive_timeout);
     // The first byte of a request may already be here (pipelining, or read with the last body).
     while (in_.empty()) {
-      if (SSL_pending(ssl_) == 0 && !waitFor(fd_, POLLIN, idle_deadline)) {
+      // SSL_has_pending, not SSL_pending: with read-ahead the next request may sit in OpenSSL's
+      // buffer as undecrypted records that poll(2) no longer sees.
+      if (!SSL_has_pending(ssl_) && !waitFor(fd_, POLLIN, idle_deadline)) {
         return false;  // idle too long
       }
       setState(ConnectionState::kActive);
@@ -419,6 +421,11 @@ void serveConnection(int fd, SSL_CTX* ctx, const ConnectionLimits& limits, Conne
   const int flags = ::fcntl(fd, F_GETFL, 0);
   ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   SSL* ssl = SSL_new(ctx);
+  if (ssl != nullptr) {
+    // One read(2) per request (a record's header and body, and whatever follows) instead of a
+    // read for the 5-byte record header and another for the rest.
+    SSL_set_read_ahead(ssl, 1);
+  }
   if (ssl != nullptr && SSL_set_fd(ssl, fd) == 1) {
     try {
       Connection(fd, ssl, limits, host).run();
