@@ -217,8 +217,8 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
 };
 
 // SSLServer whose connections are served by serveConnection (connection.h) instead of
-// cpp-httplib's own loop; cpp-httplib still parses each (already complete) request, routes it
-// and writes the response.
+// cpp-httplib's own loop. POST /validate and /mutate are answered by Impl::answer from the framed
+// request; cpp-httplib parses, routes and answers the rest (already complete in memory).
 class TlsServer final : public httplib::SSLServer {
  public:
   TlsServer(const std::function<bool(SSL_CTX&)>& setup, const ConnectionLimits& limits,
