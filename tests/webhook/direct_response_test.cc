@@ -256,7 +256,8 @@ TEST_F(DirectResponseTest, RequestsAreCountedAndTimed) {
   ASSERT_TRUE(c.readRawResponse().has_value());
   const std::string metrics = server_->metrics().render();
   EXPECT_NE(metrics.find("ambient_guard_admission_requests_total{decision=\"denied\","
-                         "kind=\"PeerAuthentication\",operation=\"CREATE\",webhook=\"validate\"} 3"),
+                         "kind=\"PeerAuthentication\",operation=\"CREATE\","
+                         "webhook=\"validate\"} 3"),
             std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("ambient_guard_admission_requests_total{decision=\"invalid\",kind=\"\","
