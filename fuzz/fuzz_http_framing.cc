@@ -1,11 +1,13 @@
 // Request framing as the server reads it (webhook/http_framing.h): the head scanner on a stream
-// arriving in pieces, the head parser, and the chunked-body decoder.
+// arriving in pieces, the head parser, the direct path's reading of an accepted head
+// (webhook/direct_response.h), and the chunked-body decoder.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "webhook/direct_response.h"
 #include "webhook/http_framing.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -34,7 +36,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::abort();
   }
   const auto head = ambient_guard::parseRequestHead(input.substr(0, scanner.head_size()), limits);
-  if (head.refuse_status != 0 || !head.chunked) {
+  if (head.refuse_status != 0) {
+    return 0;
+  }
+  const ambient_guard::DirectRequest direct = ambient_guard::directRequest(head);
+  if (direct.route != ambient_guard::DirectRoute::kNone) {
+    const std::string_view n = head.normalized;
+    const auto inside = [n](std::string_view v) {
+      return v.empty() || (v.data() >= n.data() && v.data() + v.size() <= n.data() + n.size());
+    };
+    if (head.method != "POST" || !inside(direct.content_type)) {
+      std::abort();
+    }
+    std::string response;
+    ambient_guard::writeDirectResponse(response, 200, direct.content_type, n,
+                                       direct.connection_close, "timeout=1, max=1");
+  }
+  if (!head.chunked) {
     return 0;
   }
   ambient_guard::ChunkedDecoder decoder(limits.max_body_bytes);

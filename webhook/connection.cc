@@ -178,6 +178,10 @@ class RequestStream final : public httplib::Stream {
   std::chrono::milliseconds write_timeout_;
 };
 
+// A direct response buffer above this is released after its request (a large mutation patch),
+// so an idle keep-alive connection holds little.
+constexpr size_t kKeepCapacity = 64 * 1024;
+
 const char* statusText(int status) {
   switch (status) {
     case 400:
@@ -243,10 +247,12 @@ class Connection {
         Clock::now() + (first ? limits_.first_request_timeout : limits_.keep_alive_timeout);
     // The first byte of a request may already be here (pipelining, or read with the last body).
     while (in_.empty()) {
-      if (SSL_pending(ssl_) == 0 && !waitFor(fd_, POLLIN, idle_deadline)) {
+      // SSL_has_pending, not SSL_pending: with read-ahead the next request may sit in OpenSSL's
+      // buffer as undecrypted records that poll(2) no longer sees.
+      if (!SSL_has_pending(ssl_) && !waitFor(fd_, POLLIN, idle_deadline)) {
         return false;  // idle too long
       }
-      host_.connectionState(fd_, ConnectionState::kActive);
+      setState(ConnectionState::kActive);
       if (io_.readSome(in_, limits_.http.max_head_bytes + 1, idle_deadline) !=
           TlsIo::ReadResult::kData) {
         return false;
@@ -255,7 +261,7 @@ class Connection {
       const size_t start = in_.find_first_not_of("\r\n");
       in_.erase(0, start == std::string::npos ? in_.size() : start);
     }
-    host_.connectionState(fd_, ConnectionState::kActive);
+    setState(ConnectionState::kActive);
     const auto deadline = Clock::now() + limits_.request_timeout;
 
     HeadScanner scanner(limits_.http);
@@ -276,12 +282,12 @@ class Connection {
     RequestHead head = parseRequestHead(std::string_view(in_).substr(0, scanner.head_size()),
                                         limits_.http);
     in_.erase(0, scanner.head_size());
-    const std::string path = head.target.substr(0, head.target.find('?'));
+    const std::string_view path = std::string_view(head.target).substr(0, head.target.find('?'));
     if (head.refuse_status != 0) {
       return refuse(path, head.refuse_status, head.reason);
     }
 
-    std::string body;
+    std::string chunked_body;
     if (head.expect_continue && (head.chunked || head.content_length > 0)) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       if (!io_.writeAll(kContinue.data(), kContinue.size(),
@@ -289,11 +295,12 @@ class Connection {
         return false;
       }
     }
+    size_t length = 0;  // of the body at the front of in_ (0 when chunked)
     if (head.chunked) {
       ChunkedDecoder decoder(limits_.http.max_body_bytes);
       for (;;) {
         size_t consumed = 0;
-        const auto state = decoder.feed(in_, body, consumed);
+        const auto state = decoder.feed(in_, chunked_body, consumed);
         in_.erase(0, consumed);
         if (state == ChunkedDecoder::State::kDone) {
           break;
@@ -311,31 +318,53 @@ class Connection {
         }
       }
     } else {
-      const size_t length = static_cast<size_t>(head.content_length);
+      length = static_cast<size_t>(head.content_length);
       while (in_.size() < length) {
         if (!readMore(path, deadline)) {
           return false;
         }
       }
-      body.assign(in_, 0, length);
+    }
+    // The body is read in place (the front of in_) or decoded; the next request, pipelined,
+    // stays after it.
+    const std::string_view body =
+        head.chunked ? std::string_view(chunked_body) : std::string_view(in_).substr(0, length);
+    const bool close = host_.draining();
+    const Answered answered = host_.answer(head, body, close, ssl_, out_);
+    if (answered != Answered::kPassed) {
       in_.erase(0, length);
+      const bool written =
+          io_.writeAll(out_.data(), out_.size(), Clock::now() + limits_.write_timeout);
+      if (out_.capacity() > kKeepCapacity) {
+        std::string().swap(out_);
+      }
+      setState(ConnectionState::kIdle);
+      return written && answered == Answered::kKeepAlive && !close && !io_.broken();
     }
 
     std::string request = std::move(head.normalized);
     request.reserve(request.size() + body.size() + 40);
     request.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n\r\n");
     request.append(body);
-    std::string().swap(body);
+    in_.erase(0, length);
+    std::string().swap(chunked_body);
     RequestStream stream(std::move(request), io_, limits_.write_timeout);
-    const bool close = host_.draining();
     bool closed = false;
     const bool ok = host_.processRequest(stream, close, closed, ssl_);
-    host_.connectionState(fd_, ConnectionState::kIdle);
+    setState(ConnectionState::kIdle);
     return ok && !closed && !close && !io_.broken();
   }
 
+  // Tells the host where the connection is, once per change.
+  void setState(ConnectionState state) {
+    if (state != state_) {
+      state_ = state;
+      host_.connectionState(fd_, state);
+    }
+  }
+
   // Reads more of the current request's body; on timeout answers 408.
-  bool readMore(const std::string& path, Clock::time_point deadline) {
+  bool readMore(std::string_view path, Clock::time_point deadline) {
     // Bounded reads: the body limit is enforced by the callers, this only caps one read.
     const auto r = io_.readSome(in_, 1 << 20, deadline);
     if (r == TlsIo::ReadResult::kTimeout) {
@@ -346,7 +375,7 @@ class Connection {
   }
 
   // Answers `status` and ends the connection: what follows a refused head cannot be framed.
-  bool refuse(const std::string& path, int status, const std::string& reason) {
+  bool refuse(std::string_view path, int status, const std::string& reason) {
     host_.refused(path, status);
     const std::string body = reason + "\n";
     std::string response = "HTTP/1.1 " + std::to_string(status) + " " + statusText(status) +
@@ -381,7 +410,9 @@ class Connection {
   const ConnectionLimits& limits_;
   ConnectionHost& host_;
   int fd_;
-  std::string in_;  // received and not yet consumed
+  ConnectionState state_ = ConnectionState::kNew;
+  std::string in_;   // received and not yet consumed
+  std::string out_;  // the last direct response, kept for its capacity
 };
 
 }  // namespace
@@ -390,6 +421,11 @@ void serveConnection(int fd, SSL_CTX* ctx, const ConnectionLimits& limits, Conne
   const int flags = ::fcntl(fd, F_GETFL, 0);
   ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   SSL* ssl = SSL_new(ctx);
+  if (ssl != nullptr) {
+    // One read(2) per request (a record's header and body, and whatever follows) instead of a
+    // read for the 5-byte record header and another for the rest.
+    SSL_set_read_ahead(ssl, 1);
+  }
   if (ssl != nullptr && SSL_set_fd(ssl, fd) == 1) {
     try {
       Connection(fd, ssl, limits, host).run();

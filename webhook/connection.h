@@ -1,6 +1,7 @@
 // One accepted TLS connection of the webhook, served on a worker thread from the handshake to
 // the close: the TLS handshake, then each request read under hard limits and deadlines
-// (http_framing.h) and handed to cpp-httplib's request processing, then keep-alive.
+// (http_framing.h), answered by the host directly (the admission paths) or handed to
+// cpp-httplib's request processing, then keep-alive.
 //
 // This replaces cpp-httplib 0.11's own connection loop, which gives every read its own timeout
 // (so a client sending a byte every few seconds holds a worker for ever), lets a handshake take
@@ -44,6 +45,9 @@ struct ConnectionLimits {
 // it runs out of workers, and only those when it drains.
 enum class ConnectionState { kNew, kIdle, kActive };
 
+// What ConnectionHost::answer did with a request.
+enum class Answered { kPassed, kKeepAlive, kClose };
+
 // What the connection needs from the server. Called on the connection's worker thread.
 class ConnectionHost {
  public:
@@ -52,6 +56,14 @@ class ConnectionHost {
   virtual void connectionState(int fd, ConnectionState state) = 0;
   // Returns true when the server is shutting down: the request being served is the last.
   virtual bool draining() const = 0;
+  // Answers a complete request without cpp-httplib when it can: replaces `response` with the
+  // bytes to send and returns whether the connection may serve another request. kPassed hands
+  // the request to processRequest instead (nothing was counted or sent). `body` is the decoded
+  // body; `draining` makes this the connection's last request.
+  virtual Answered answer(const RequestHead& head, std::string_view body, bool draining, SSL* ssl,
+                          std::string& response) {
+    return Answered::kPassed;
+  }
   // Processes one normalized request with cpp-httplib (Server::process_request).
   virtual bool processRequest(httplib::Stream& stream, bool close_connection,
                               bool& connection_closed, SSL* ssl) = 0;

@@ -31,6 +31,20 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// `lower` is lower-case.
+bool equalsIgnoreCase(std::string_view s, std::string_view lower) {
+  if (s.size() != lower.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != lower[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
 RequestHead refuse(int status, std::string reason) {
   RequestHead head;
   head.refuse_status = status;
@@ -87,7 +101,9 @@ int HeadScanner::scan(std::string_view buffer) {
 RequestHead parseRequestHead(std::string_view text, const HttpLimits& limits) {
   // Lines end in CRLF; a bare LF or CR anywhere is refused rather than guessed at (the way
   // request smuggling starts).
-  std::vector<std::string_view> lines;
+  // Checked whole first, so that which refusal a head gets does not depend on where it breaks.
+  size_t line_count = 0;
+  bool last_empty = false;
   size_t pos = 0;
   while (pos < text.size()) {
     const size_t nl = text.find('\n', pos);
@@ -98,16 +114,24 @@ RequestHead parseRequestHead(std::string_view text, const HttpLimits& limits) {
     if (line.find('\r') != std::string_view::npos || line.find('\0') != std::string_view::npos) {
       return refuse(400, "control character in the request head");
     }
-    lines.push_back(line);
+    last_empty = line.empty();
+    ++line_count;
     pos = nl + 1;
   }
-  if (lines.size() < 2 || !lines.back().empty()) {
+  if (line_count < 2 || !last_empty) {
     return refuse(400, "incomplete request head");
   }
-  lines.pop_back();
+  // Returns the line at `at` without its CRLF and moves `at` past it (lines were checked above).
+  const auto nextLine = [text](size_t& at) {
+    const size_t nl = text.find('\n', at);
+    const std::string_view line = text.substr(at, nl - 1 - at);
+    at = nl + 1;
+    return line;
+  };
+  size_t at = 0;
 
   RequestHead head;
-  const std::string_view request_line = lines.front();
+  const std::string_view request_line = nextLine(at);
   const size_t sp1 = request_line.find(' ');
   const size_t sp2 = sp1 == std::string_view::npos ? sp1 : request_line.find(' ', sp1 + 1);
   if (sp2 == std::string_view::npos || request_line.find(' ', sp2 + 1) != std::string_view::npos) {
@@ -127,13 +151,14 @@ RequestHead parseRequestHead(std::string_view text, const HttpLimits& limits) {
   if (version != "HTTP/1.1" && version != "HTTP/1.0") {
     return refuse(version.starts_with("HTTP/") ? 505 : 400, "only HTTP/1.1 and HTTP/1.0");
   }
+  head.http10 = version == "HTTP/1.0";
 
   bool has_length = false;
   std::vector<std::string> codings;
   head.normalized.reserve(text.size());
   head.normalized.append(request_line).append("\r\n");
-  for (size_t i = 1; i < lines.size(); ++i) {
-    const std::string_view line = lines[i];
+  for (size_t i = 1; i + 1 < line_count; ++i) {
+    const std::string_view line = nextLine(at);
     if (line.front() == ' ' || line.front() == '\t') {
       return refuse(400, "obsolete header line folding");
     }
@@ -146,9 +171,8 @@ RequestHead parseRequestHead(std::string_view text, const HttpLimits& limits) {
                      [](char c) { return isTokenChar(static_cast<unsigned char>(c)); })) {
       return refuse(400, "malformed header name");
     }
-    const std::string name = lower(name_text);
     const std::string_view value = trim(line.substr(colon + 1));
-    if (name == "content-length") {
+    if (equalsIgnoreCase(name_text, "content-length")) {
       if (value.empty() ||
           !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         return refuse(400, "malformed Content-Length");
@@ -171,7 +195,7 @@ RequestHead parseRequestHead(std::string_view text, const HttpLimits& limits) {
       head.content_length = n;
       continue;
     }
-    if (name == "transfer-encoding") {
+    if (equalsIgnoreCase(name_text, "transfer-encoding")) {
       size_t start = 0;
       while (start <= value.size()) {
         const size_t comma = std::min(value.find(',', start), value.size());
@@ -183,11 +207,11 @@ RequestHead parseRequestHead(std::string_view text, const HttpLimits& limits) {
       }
       continue;
     }
-    if (name == "expect") {
+    if (equalsIgnoreCase(name_text, "expect")) {
       head.expect_continue = lower(value) == "100-continue";
       continue;
     }
-    if (name == "content-encoding") {
+    if (equalsIgnoreCase(name_text, "content-encoding")) {
       const std::string coding = lower(value);
       if (!coding.empty() && coding != "identity") {
         return refuse(415, "Content-Encoding " + std::string(value) +

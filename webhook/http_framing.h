@@ -33,6 +33,7 @@ struct RequestHead {
   bool chunked = false;    // Transfer-Encoding: chunked
   uint64_t content_length = 0;
   bool expect_continue = false;  // Expect: 100-continue
+  bool http10 = false;           // HTTP/1.0 (else HTTP/1.1)
   // The head as cpp-httplib should see it: request line and headers without Content-Length,
   // Transfer-Encoding and Expect, and without the blank line (the caller appends its own
   // Content-Length and the blank line once the body is read).

@@ -1,5 +1,6 @@
 #include "webhook/metrics.h"
 
+#include <iterator>
 #include <sstream>
 
 #include <prometheus/text_serializer.h>
@@ -16,29 +17,46 @@ const prometheus::Histogram::BucketBoundaries kDurationBuckets = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
     0.05,   0.1,     0.25,   0.5,   1,     2.5,   5,     10};
 
-// Returns `value` when it is one of `allowed`, else "other".
-std::string_view oneOf(std::string_view value, std::initializer_list<std::string_view> allowed) {
-  for (std::string_view a : allowed) {
-    if (value == a) {
-      return a;
+constexpr std::string_view kWebhooks[] = {"validate", "mutate"};
+constexpr std::string_view kOperations[] = {"", "CREATE", "UPDATE", "DELETE", "CONNECT"};
+constexpr std::string_view kDecisions[] = {"allowed", "warned", "would-deny", "denied",
+                                           "exempted", "patched", "invalid", "error"};
+constexpr size_t kKindSlots = kKindCount + 2;  // "", the kinds, "other"
+
+// Returns the index of `value` in `allowed`, or its size for "other".
+template <size_t N>
+size_t indexOf(std::string_view value, const std::string_view (&allowed)[N]) {
+  for (size_t i = 0; i < N; ++i) {
+    if (value == allowed[i]) {
+      return i;
     }
   }
-  return "other";
+  return N;
 }
 
-// Returns the kind's own name when it is a kind of objects.h (or "" when none was given), else
-// "other".
-std::string_view knownKind(std::string_view kind) {
+template <size_t N>
+std::string_view labelAt(size_t index, const std::string_view (&allowed)[N]) {
+  return index < N ? allowed[index] : std::string_view("other");
+}
+
+// Returns 0 for "" (no kind given), 1 + the Kind for a kind of objects.h, else the "other" slot.
+size_t kindIndex(std::string_view kind) {
   if (kind.empty()) {
-    return kind;
+    return 0;
   }
   for (int k = 0; k < kKindCount; ++k) {
-    const std::string_view name = kindName(static_cast<Kind>(k));
-    if (kind == name) {
-      return name;
+    if (kind == kindName(static_cast<Kind>(k))) {
+      return static_cast<size_t>(k) + 1;
     }
   }
-  return "other";
+  return kKindSlots - 1;
+}
+
+std::string_view kindLabel(size_t index) {
+  if (index == 0) {
+    return "";
+  }
+  return index < kKindSlots - 1 ? kindName(static_cast<Kind>(index - 1)) : "other";
 }
 
 }  // namespace
@@ -83,7 +101,8 @@ Metrics::Metrics()
                                .Register(*registry_)
                                .Add({})),
       validate_duration_(duration_.Add({{"webhook", "validate"}}, kDurationBuckets)),
-      mutate_duration_(duration_.Add({{"webhook", "mutate"}}, kDurationBuckets)) {}
+      mutate_duration_(duration_.Add({{"webhook", "mutate"}}, kDurationBuckets)),
+      request_counters_(new std::atomic<prometheus::Counter*>[kRequestCounterSlots]()) {}
 
 prometheus::Counter& Metrics::counter(prometheus::Family<prometheus::Counter>& family,
                                       const std::string& key,
@@ -100,23 +119,35 @@ prometheus::Counter& Metrics::counter(prometheus::Family<prometheus::Counter>& f
 
 void Metrics::countRequest(std::string_view webhook_in, std::string_view kind_in,
                            std::string_view operation_in, std::string_view decision_in) {
-  const std::string_view webhook = oneOf(webhook_in, {"validate", "mutate"});
-  const std::string_view kind = knownKind(kind_in);
-  const std::string_view operation =
-      oneOf(operation_in, {"", "CREATE", "UPDATE", "DELETE", "CONNECT"});
-  const std::string_view decision =
-      oneOf(decision_in, {"allowed", "warned", "would-deny", "denied", "exempted", "patched",
-                          "invalid", "error"});
-  std::string key;
-  key.reserve(webhook.size() + kind.size() + operation.size() + decision.size() + 4);
-  key.append(webhook).append(1, '\0').append(kind).append(1, '\0');
-  key.append(operation).append(1, '\0').append(decision);
-  counter(requests_, key, [&] {
-    return prometheus::Labels{{"webhook", std::string(webhook)},
-                              {"kind", std::string(kind)},
-                              {"operation", std::string(operation)},
-                              {"decision", std::string(decision)}};
-  }).Increment();
+  static_assert(kRequestCounterSlots == (std::size(kWebhooks) + 1) * kKindSlots *
+                                            (std::size(kOperations) + 1) *
+                                            (std::size(kDecisions) + 1));
+  const size_t w = indexOf(webhook_in, kWebhooks);
+  const size_t k = kindIndex(kind_in);
+  const size_t o = indexOf(operation_in, kOperations);
+  const size_t d = indexOf(decision_in, kDecisions);
+  std::atomic<prometheus::Counter*>& slot =
+      request_counters_[((w * kKindSlots + k) * (std::size(kOperations) + 1) + o) *
+                            (std::size(kDecisions) + 1) +
+                        d];
+  prometheus::Counter* c = slot.load(std::memory_order_acquire);
+  if (c == nullptr) {
+    const std::string_view webhook = labelAt(w, kWebhooks);
+    const std::string_view kind = kindLabel(k);
+    const std::string_view operation = labelAt(o, kOperations);
+    const std::string_view decision = labelAt(d, kDecisions);
+    std::string key;
+    key.append(webhook).append(1, '\0').append(kind).append(1, '\0');
+    key.append(operation).append(1, '\0').append(decision);
+    c = &counter(requests_, key, [&] {
+      return prometheus::Labels{{"webhook", std::string(webhook)},
+                                {"kind", std::string(kind)},
+                                {"operation", std::string(operation)},
+                                {"decision", std::string(decision)}};
+    });
+    slot.store(c, std::memory_order_release);
+  }
+  c->Increment();
 }
 
 void Metrics::observeDuration(std::string_view webhook, double seconds) {

@@ -5,6 +5,7 @@
 // counters concurrently with scrapes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +21,7 @@
 #include <prometheus/registry.h>
 
 #include "audit/audit_log.h"
+#include "model/objects.h"
 
 namespace ambient_guard {
 
@@ -72,6 +74,10 @@ class Metrics : public AuditCounters {
   // families have different label counts, so their keys never collide).
   std::mutex cache_mu_;
   std::unordered_map<std::string, prometheus::Counter*> counters_;
+  // requests_ counters by the index of each label value in its fixed set: found without a lock
+  // or an allocation once created (under cache_mu_, through counter()).
+  static constexpr size_t kRequestCounterSlots = 3 * (kKindCount + 2) * 6 * 9;
+  std::unique_ptr<std::atomic<prometheus::Counter*>[]> request_counters_;
   prometheus::Counter& counter(prometheus::Family<prometheus::Counter>& family,
                                const std::string& key,
                                const std::function<prometheus::Labels()>& labels);

@@ -20,6 +20,7 @@
 
 #include "webhook/client_auth.h"
 #include "webhook/connection.h"
+#include "webhook/direct_response.h"
 
 namespace ambient_guard {
 
@@ -216,8 +217,8 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
 };
 
 // SSLServer whose connections are served by serveConnection (connection.h) instead of
-// cpp-httplib's own loop; cpp-httplib still parses each (already complete) request, routes it
-// and writes the response.
+// cpp-httplib's own loop. POST /validate and /mutate are answered by Impl::answer from the framed
+// request; cpp-httplib parses, routes and answers the rest (already complete in memory).
 class TlsServer final : public httplib::SSLServer {
  public:
   TlsServer(const std::function<bool(SSL_CTX&)>& setup, const ConnectionLimits& limits,
@@ -255,13 +256,21 @@ class TlsServer final : public httplib::SSLServer {
   ConnectionHost& host_;
 };
 
-bool isJsonContentType(const std::string& value) {
-  std::string media = value.substr(0, value.find(';'));
-  media.erase(std::remove_if(media.begin(), media.end(), [](unsigned char c) { return c == ' ' || c == '\t'; }),
-              media.end());
-  std::transform(media.begin(), media.end(), media.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return media == "application/json";
+// Returns true for "application/json", any case, with or without parameters.
+bool isJsonContentType(std::string_view value) {
+  static constexpr std::string_view kJson = "application/json";
+  size_t n = 0;
+  for (const char c : value.substr(0, value.find(';'))) {
+    if (c == ' ' || c == '\t') {
+      continue;
+    }
+    const char lower = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    if (n >= kJson.size() || lower != kJson[n]) {
+      return false;
+    }
+    ++n;
+  }
+  return n == kJson.size();
 }
 
 // Holds the response's two writes (headers, body: two TLS records) in the kernel until the
@@ -321,6 +330,40 @@ class WebhookServer::Impl final : public ConnectionHost {
   bool processRequest(httplib::Stream& stream, bool close_connection, bool& connection_closed,
                       SSL* ssl) override {
     return server_.processRequest(stream, close_connection, connection_closed, ssl);
+  }
+  // POST /validate and /mutate, answered here with the bytes admit() and cpp-httplib wrote
+  // (tests/webhook/direct_response_test.cc); what either would answer differently (a client
+  // certificate refused, not JSON, a compressed error, an exception) goes to cpp-httplib.
+  Answered answer(const RequestHead& head, std::string_view body, bool draining, SSL* ssl,
+                  std::string& response) override {
+    const DirectRequest req = directRequest(head);
+    if (req.route == DirectRoute::kNone || !isJsonContentType(req.content_type) ||
+        (client_policy_ != nullptr && !client_policy_->accept(ssl))) {
+      return Answered::kPassed;
+    }
+    const auto start = Clock::now();
+    const bool mutate = req.route == DirectRoute::kMutate;
+    AdmissionOutcome out;
+    try {
+      out = mutate ? pipeline_.mutate(body) : pipeline_.validate(body);
+    } catch (...) {
+      // A bug; admit() (run again by cpp-httplib) logs it, counts it and answers 500.
+      return Answered::kPassed;
+    }
+    const bool json = out.http_status == 200;
+    if (!json && req.accepts_compression) {
+      // cpp-httplib gzips text/plain for such clients. Answering 400 is free of side effects
+      // (nothing is audited), so it can be answered again there.
+      return Answered::kPassed;
+    }
+    const bool close = draining || req.connection_close;
+    writeDirectResponse(response, out.http_status, json ? kJsonContentType : kTextContentType,
+                        out.body, close, keep_alive_);
+    const std::string_view webhook = mutate ? "mutate" : "validate";
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    metrics_.countRequest(webhook, out.kind, out.operation, out.decision);
+    metrics_.observeDuration(webhook, seconds);
+    return close || req.close_after ? Answered::kClose : Answered::kKeepAlive;
   }
   void refused(std::string_view path, int status) override {
     count(path, "invalid");
@@ -462,6 +505,12 @@ class WebhookServer::Impl final : public ConnectionHost {
 
   const ServerOptions options_;
   const ConnectionLimits limits_;
+  // cpp-httplib's Keep-Alive response header value.
+  const std::string keep_alive_ =
+      "timeout=" +
+      std::to_string(
+          std::chrono::duration_cast<std::chrono::seconds>(options_.keep_alive_timeout).count()) +
+      ", max=" + std::to_string(options_.keep_alive_max_requests);
   const AdmissionPipeline& pipeline_;
   Metrics& metrics_;
   const StateStore& state_;

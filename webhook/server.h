@@ -3,9 +3,10 @@
 //
 // Routes: POST /validate, POST /mutate, GET /healthz, GET /readyz (503 until the cluster state is
 // ready, while it is stale, and while draining), GET /metrics. Connections are read under the
-// limits and deadlines of connection.h; one thread per open connection, from a pool that grows
-// to `max_connections`; when all are taken, idle connections are closed for new ones (those that
-// never sent a request first). Keep-alive outlives the apiserver's 90 s idle connections.
+// limits and deadlines of connection.h; the admission paths are answered directly from the
+// framed request (direct_response.h), the rest by cpp-httplib. One thread per open connection,
+// from a pool that grows to `max_connections`; when all are taken, idle connections are closed
+// for new ones (those that never sent a request first). Keep-alive outlives the apiserver's 90 s idle connections.
 // shutdown() (any thread, e.g. on SIGTERM) stops accepting, closes idle keep-alive connections,
 // lets in-flight requests finish, and then serve() returns.
 #pragma once

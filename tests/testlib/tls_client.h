@@ -189,6 +189,31 @@ class TlsClient {
     return ::poll(&p, 1, timeout_ms) > 0;
   }
 
+  // Reads one response and returns its bytes exactly as received: the head, then Content-Length
+  // bytes of body unless `no_body` (an answer to HEAD); nullopt when the connection closes first.
+  std::optional<std::string> readRawResponse(bool no_body = false) {
+    size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) {
+        return std::nullopt;
+      }
+    }
+    std::string lower = buf_.substr(0, end + 2);
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    size_t length = 0;
+    if (const size_t at = lower.find("\r\ncontent-length: "); at != std::string::npos && !no_body) {
+      length = std::stoul(lower.substr(at + 18));
+    }
+    while (buf_.size() < end + 4 + length) {
+      if (!fill()) {
+        return std::nullopt;
+      }
+    }
+    std::string raw = buf_.substr(0, end + 4 + length);
+    buf_.erase(0, raw.size());
+    return raw;
+  }
+
   // Reads one response (a 1xx included); nullopt when the connection closes first.
   std::optional<HttpResponse> readResponse() {
     size_t end;
