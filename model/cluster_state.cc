@@ -108,7 +108,7 @@ struct Snapshot::Bucket {
 namespace {
 
 std::string bucketOf(const AnyObject& obj) {
-  return clusterScoped(kindOf(obj)) ? std::string() : metaOf(obj).ns;
+  return clusterScoped(kindOf(obj)) ? std::string() : metaOf(obj).ns.str();
 }
 
 }  // namespace
