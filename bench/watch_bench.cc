@@ -395,10 +395,10 @@ int run(size_t total, bool compact, bool tune_malloc, bool malloc_stats) {
       (loaded.rss_mib - baseline.rss_mib) * 1024 * 1024 / static_cast<double>(generated),
       heap_loaded);
   std::printf(
-      "  shared values (StateInterner): %zu label maps, %zu port lists, %zu rule lists, %zu "
-      "string lists, %zu destination lists\n",
-      shared.label_maps, shared.port_lists, shared.rule_lists, shared.string_lists,
-      shared.destination_lists);
+      "  shared values (StateInterner): %zu strings, %zu label maps, %zu port lists, %zu rule "
+      "lists, %zu string lists, %zu destination lists\n",
+      shared.strings, shared.label_maps, shared.port_lists, shared.rule_lists,
+      shared.string_lists, shared.destination_lists);
   std::printf(
       "  heap held by the objects, by kind (copies measured with mallinfo2; shared values are "
       "counted in the slack line, once):\n");

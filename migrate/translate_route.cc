@@ -235,7 +235,7 @@ void translateVirtualService(Context& ctx, const json& doc, const VirtualService
     for (size_t first = 0, part = 0; first < kept.size(); first += kMaxRules, ++part) {
       const size_t last = std::min(kept.size(), first + kMaxRules);
       TranslatedObject o;
-      const std::string name = part == 0 ? vs.name : vs.name + "-" + std::to_string(part + 1);
+      const std::string name = part == 0 ? vs.name.str() : vs.name + "-" + std::to_string(part + 1);
       o.ref = ObjectRef{"gateway.networking.k8s.io/v1", "HTTPRoute", pns, name};
       o.source = object;
       ordered_json meta = ordered_json{{"name", name}, {"namespace", pns}};

@@ -1,8 +1,12 @@
 #include "model/cluster_state.h"
 
 #include <algorithm>
+#include <iterator>
+#include <memory>
+#include <new>
 #include <optional>
 #include <tuple>
+#include <utility>
 
 namespace ambient_guard {
 
@@ -11,32 +15,113 @@ namespace {
 template <class T>
 struct TypeTag {};
 
+// One kind's objects of a bucket in one exactly sized block: 8 bytes in the bucket when empty
+// (most namespaces hold a few of the 30 kinds) and no spare capacity. Reads like a const vector;
+// changes go through take() and assign().
+template <class T>
+class PackedVec {
+ public:
+  using value_type = T;
+
+  PackedVec() = default;
+  PackedVec(const PackedVec& other) { copyFrom(other.begin(), other.end()); }
+  PackedVec(PackedVec&& other) noexcept : block_(std::exchange(other.block_, nullptr)) {}
+  PackedVec& operator=(const PackedVec&) = delete;
+  PackedVec& operator=(PackedVec&&) = delete;
+  ~PackedVec() { clear(); }
+
+  size_t size() const { return block_ == nullptr ? 0 : block_->size; }
+  bool empty() const { return block_ == nullptr; }
+  const T* begin() const { return block_ == nullptr ? nullptr : block_->items(); }
+  const T* end() const { return begin() + size(); }
+
+  // Moves the elements out into a vector, leaving this empty.
+  std::vector<T> take() {
+    std::vector<T> out;
+    if (block_ != nullptr) {
+      out.reserve(size());
+      std::move(block_->items(), block_->items() + size(), std::back_inserter(out));
+      clear();
+    }
+    return out;
+  }
+  // Replaces the elements with `v`'s, moved into a block of exactly v.size().
+  void assign(std::vector<T> v) {
+    clear();
+    if (v.empty()) {
+      return;
+    }
+    Block* b = allocate(v.size());
+    std::uninitialized_move(v.begin(), v.end(), b->items());
+    block_ = b;
+  }
+  void clear() {
+    if (block_ != nullptr) {
+      std::destroy(block_->items(), block_->items() + block_->size);
+      ::operator delete(block_);
+      block_ = nullptr;
+    }
+  }
+
+ private:
+  struct Block {
+    size_t size;
+    T* items() { return reinterpret_cast<T*>(this + 1); }
+  };
+  static_assert(alignof(T) <= alignof(Block));
+  static Block* allocate(size_t n) {
+    Block* b = static_cast<Block*>(::operator new(sizeof(Block) + n * sizeof(T)));
+    b->size = n;
+    return b;
+  }
+  void copyFrom(const T* first, const T* last) {
+    if (first == last) {
+      return;
+    }
+    Block* b = allocate(static_cast<size_t>(last - first));
+    try {
+      std::uninitialized_copy(first, last, b->items());
+    } catch (...) {
+      ::operator delete(b);
+      throw;
+    }
+    block_ = b;
+  }
+  Block* block_ = nullptr;
+};
+
+template <class Tuple>
+struct VectorsOf;
+template <class... Ts>
+struct VectorsOf<std::tuple<PackedVec<Ts>...>> {
+  using type = std::tuple<std::vector<Ts>...>;
+};
+
 }  // namespace
 
-// One typed vector per kind, so a Service costs sizeof(Service), not sizeof(AnyObject).
+// One typed array per kind, so a Service costs sizeof(Service), not sizeof(AnyObject).
 struct Snapshot::Bucket {
-  std::tuple<std::vector<Namespace>, std::vector<Service>, std::vector<Gateway>,
-             std::vector<GatewayClass>, std::vector<AuthorizationPolicy>,
-             std::vector<PeerAuthentication>, std::vector<RequestAuthentication>,
-             std::vector<VirtualService>, std::vector<DestinationRule>, std::vector<EnvoyFilter>,
-             std::vector<Sidecar>, std::vector<WasmPlugin>, std::vector<NetworkPolicy>,
-             std::vector<Pod>, std::vector<Deployment>, std::vector<StatefulSet>,
-             std::vector<DaemonSet>, std::vector<Node>, std::vector<ConfigMap>,
-             std::vector<ResourceQuota>, std::vector<FelixConfiguration>,
-             std::vector<Installation>, std::vector<SecurityGroupPolicy>,
-             std::vector<CiliumNetworkPolicy>, std::vector<CiliumClusterwideNetworkPolicy>,
-             std::vector<ServiceEntry>, std::vector<WorkloadEntry>, std::vector<WorkloadGroup>,
-             std::vector<TrafficExtension>, std::vector<ClusterSPIFFEID>,
-             std::vector<HTTPRoute>>
+  std::tuple<PackedVec<Namespace>, PackedVec<Service>, PackedVec<Gateway>, PackedVec<GatewayClass>,
+             PackedVec<AuthorizationPolicy>, PackedVec<PeerAuthentication>,
+             PackedVec<RequestAuthentication>, PackedVec<VirtualService>,
+             PackedVec<DestinationRule>, PackedVec<EnvoyFilter>, PackedVec<Sidecar>,
+             PackedVec<WasmPlugin>, PackedVec<NetworkPolicy>, PackedVec<Pod>,
+             PackedVec<Deployment>, PackedVec<StatefulSet>, PackedVec<DaemonSet>, PackedVec<Node>,
+             PackedVec<ConfigMap>, PackedVec<ResourceQuota>, PackedVec<FelixConfiguration>,
+             PackedVec<Installation>, PackedVec<SecurityGroupPolicy>,
+             PackedVec<CiliumNetworkPolicy>, PackedVec<CiliumClusterwideNetworkPolicy>,
+             PackedVec<ServiceEntry>, PackedVec<WorkloadEntry>, PackedVec<WorkloadGroup>,
+             PackedVec<TrafficExtension>, PackedVec<ClusterSPIFFEID>,
+             PackedVec<HTTPRoute>>
       vectors;
 
   template <class T>
-  std::vector<T>& of() {
-    return std::get<std::vector<T>>(vectors);
+  PackedVec<T>& of() {
+    return std::get<PackedVec<T>>(vectors);
   }
   template <class T>
-  const std::vector<T>& of() const {
-    return std::get<std::vector<T>>(vectors);
+  const PackedVec<T>& of() const {
+    return std::get<PackedVec<T>>(vectors);
   }
 
   // Calls fn(vector<T>&) for the vector of `kind`.
@@ -72,7 +157,7 @@ struct Snapshot::Bucket {
     std::visit(
         [&](auto& o) {
           using T = std::decay_t<decltype(o)>;
-          auto& vec = of<T>();
+          std::vector<T> vec = of<T>().take();
           auto it = std::lower_bound(vec.begin(), vec.end(), o.name,
                                      [](const T& a, const std::string& n) { return a.name < n; });
           if (it != vec.end() && it->name == o.name) {
@@ -80,22 +165,16 @@ struct Snapshot::Bucket {
           } else {
             vec.insert(it, std::move(o));
           }
+          of<T>().assign(std::move(vec));
         },
         obj);
   }
 
   void remove(Kind kind, const std::string& name) {
-    withKind(kind, [&](auto& vec) {
+    withKind(kind, [&](auto& packed) {
+      auto vec = packed.take();
       std::erase_if(vec, [&](const auto& o) { return o.name == name; });
-    });
-  }
-
-  // Gives back the slack of vectors that grew by inserts (a relist or a watch event's copy).
-  void shrink() {
-    forAll([](auto& v) {
-      if (v.capacity() != v.size()) {
-        v.shrink_to_fit();
-      }
+      packed.assign(std::move(vec));
     });
   }
 
@@ -109,7 +188,7 @@ struct Snapshot::Bucket {
 namespace {
 
 std::string bucketOf(const AnyObject& obj) {
-  return clusterScoped(kindOf(obj)) ? std::string() : metaOf(obj).ns;
+  return clusterScoped(kindOf(obj)) ? std::string() : metaOf(obj).ns.str();
 }
 
 }  // namespace
@@ -136,27 +215,35 @@ void Snapshot::finish() {
 }
 
 std::shared_ptr<const Snapshot> Snapshot::build(std::vector<AnyObject> objects) {
-  std::unordered_map<std::string, std::shared_ptr<Bucket>> work;
+  std::unordered_map<std::string, VectorsOf<decltype(Bucket::vectors)>::type> work;
   for (AnyObject& obj : objects) {
-    auto& b = work[bucketOf(obj)];
-    if (!b) {
-      b = std::make_shared<Bucket>();
-    }
+    auto& vecs = work[bucketOf(obj)];
     // Append, then sort and dedupe once: O(n log n) instead of sorted inserts.
-    std::visit([&](auto& o) { b->of<std::decay_t<decltype(o)>>().push_back(std::move(o)); }, obj);
+    std::visit(
+        [&](auto& o) {
+          std::get<std::vector<std::decay_t<decltype(o)>>>(vecs).push_back(std::move(o));
+        },
+        obj);
   }
   std::shared_ptr<Snapshot> s(new Snapshot());
-  for (auto& [ns, bucket] : work) {
-    bucket->forAll([](auto& vec) {
-      using T = typename std::decay_t<decltype(vec)>::value_type;
-      // Stable sort keeps input order among equal names, so "last one wins" is exact.
-      std::stable_sort(vec.begin(), vec.end(),
-                       [](const T& a, const T& b) { return a.name < b.name; });
-      auto dup_end = std::unique(vec.rbegin(), vec.rend(),
-                                 [](const T& a, const T& b) { return a.name == b.name; });
-      vec.erase(vec.begin(), dup_end.base());
-      vec.shrink_to_fit();
-    });
+  for (auto& [ns, vecs] : work) {
+    auto bucket = std::make_shared<Bucket>();
+    std::apply(
+        [&](auto&... all) {
+          (
+              [&](auto& vec) {
+                using T = typename std::decay_t<decltype(vec)>::value_type;
+                // Stable sort keeps input order among equal names, so "last one wins" is exact.
+                std::stable_sort(vec.begin(), vec.end(),
+                                 [](const T& a, const T& b) { return a.name < b.name; });
+                auto dup_end = std::unique(vec.rbegin(), vec.rend(),
+                                           [](const T& a, const T& b) { return a.name == b.name; });
+                vec.erase(vec.begin(), dup_end.base());
+                bucket->template of<T>().assign(std::move(vec));
+              }(all),
+              ...);
+        },
+        vecs);
     s->buckets_.emplace(ns, std::move(bucket));
   }
   s->finish();
@@ -192,7 +279,6 @@ std::shared_ptr<const Snapshot> Snapshot::withChanges(std::vector<AnyObject> put
     if (bucket->empty()) {
       s->buckets_.erase(ns);
     } else {
-      bucket->shrink();
       s->buckets_[ns] = std::move(bucket);
     }
   }
@@ -232,7 +318,6 @@ std::shared_ptr<const Snapshot> Snapshot::withKindReplaced(Kind kind,
     if (bucket->empty()) {
       s->buckets_.erase(ns);
     } else {
-      bucket->shrink();
       s->buckets_[ns] = std::move(bucket);
     }
   }

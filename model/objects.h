@@ -102,8 +102,10 @@ std::optional<Kind> kindFromName(std::string_view kind);
 
 // Common metadata of every stored object.
 struct Object {
-  std::string ns;  // empty for cluster-scoped kinds
-  std::string name;
+  // Shared strings: the live state holds one copy of each namespace and of each name that
+  // repeats across namespaces (model/state_interner.h).
+  SharedString ns;  // empty for cluster-scoped kinds
+  SharedString name;
   Labels labels;
   int64_t created = 0;  // metadata.creationTimestamp as Unix seconds; 0 when unknown
   int line = 0;         // first line of the object in its YAML source; 0 for JSON / admission
@@ -113,7 +115,9 @@ struct Namespace : Object {
   static constexpr Kind kKind = Kind::kNamespace;
   std::string uid;           // metadata.uid (ownerReferences of the namespace's PolicyReport)
   bool terminating = false;  // metadata.deletionTimestamp is set
-  std::string waypoint_canary_weight;  // istio.io/use-waypoint-canary-weight annotation; "" unset
+  // istio.io/use-waypoint-canary-weight annotation as written; "" unset. Shared: the live state
+  // holds one copy per distinct value.
+  SharedString waypoint_canary_weight;
 };
 
 struct ServicePort {
@@ -129,7 +133,9 @@ struct Service : Object {
   static constexpr Kind kKind = Kind::kService;
   Labels selector;  // spec.selector
   SharedVector<ServicePort> ports;  // shared between Services with equal ports in live state
-  std::string waypoint_canary_weight;  // istio.io/use-waypoint-canary-weight annotation; "" unset
+  // istio.io/use-waypoint-canary-weight annotation as written; "" unset. Shared: the live state
+  // holds one copy per distinct value.
+  SharedString waypoint_canary_weight;
 };
 
 struct AllowedRoutes {
@@ -465,7 +471,9 @@ struct ServiceEntry : Object {
   static constexpr Kind kKind = Kind::kServiceEntry;
   std::vector<std::string> hosts;
   std::vector<std::string> export_to;
-  std::string waypoint_canary_weight;  // istio.io/use-waypoint-canary-weight annotation; "" unset
+  // istio.io/use-waypoint-canary-weight annotation as written; "" unset. Shared: the live state
+  // holds one copy per distinct value.
+  SharedString waypoint_canary_weight;
 };
 
 // networking.istio.io WorkloadEntry: a VM (or other non-Kubernetes) workload in the mesh.

@@ -11,11 +11,15 @@
 #pragma once
 
 #include <atomic>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <mutex>
+#include <ostream>
+#include <string>
+#include <string_view>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -150,6 +154,112 @@ class SharedVector {
     }
   }
   Shared<std::vector<T>> shared_;
+};
+
+// An immutable string in a Shared block: 8 bytes in the owning object, one copy for every equal
+// string that went through an InternTable (namespace names, annotation values that repeat).
+// Reads like a const std::string (converts to const std::string& and std::string_view,
+// compares with strings); assignment replaces the value. "" is the empty handle.
+class SharedString {
+ public:
+  SharedString() = default;
+  SharedString(std::string s) { assign(std::move(s)); }        // NOLINT: a value, like string
+  SharedString(std::string_view s) { assign(std::string(s)); }  // NOLINT
+  SharedString(const char* s) { assign(std::string(s)); }       // NOLINT
+  SharedString& operator=(std::string s) {
+    assign(std::move(s));
+    return *this;
+  }
+  SharedString& operator=(std::string_view s) {
+    assign(std::string(s));
+    return *this;
+  }
+  SharedString& operator=(const char* s) {
+    assign(std::string(s));
+    return *this;
+  }
+
+  const std::string& str() const {
+    static const std::string kEmpty;
+    const std::string* s = shared_.get();
+    return s == nullptr ? kEmpty : *s;
+  }
+  operator const std::string&() const { return str(); }  // NOLINT: reads like a string
+  operator std::string_view() const { return str(); }    // NOLINT
+  const char* c_str() const { return str().c_str(); }
+  const char* data() const { return str().data(); }
+  size_t size() const { return str().size(); }
+  size_t length() const { return str().size(); }
+  bool empty() const { return shared_.null(); }
+  std::string::const_iterator begin() const { return str().begin(); }
+  std::string::const_iterator end() const { return str().end(); }
+  char operator[](size_t i) const { return str()[i]; }
+  char front() const { return str().front(); }
+  char back() const { return str().back(); }
+  size_t find(std::string_view s, size_t pos = 0) const { return str().find(s, pos); }
+  size_t find(char c, size_t pos = 0) const { return str().find(c, pos); }
+  size_t rfind(std::string_view s, size_t pos = std::string::npos) const {
+    return str().rfind(s, pos);
+  }
+  size_t rfind(char c, size_t pos = std::string::npos) const { return str().rfind(c, pos); }
+  bool starts_with(std::string_view s) const { return str().starts_with(s); }
+  bool ends_with(std::string_view s) const { return str().ends_with(s); }
+  std::string substr(size_t pos, size_t n = std::string::npos) const {
+    return str().substr(pos, n);
+  }
+  int compare(std::string_view s) const { return std::string_view(str()).compare(s); }
+  void clear() { shared_.reset(); }
+
+  friend bool operator==(const SharedString& a, const SharedString& b) {
+    return a.shared_.same(b.shared_) || a.str() == b.str();
+  }
+  template <class S>
+    requires(!std::same_as<S, SharedString> && std::convertible_to<const S&, std::string_view>)
+  friend bool operator==(const SharedString& a, const S& b) {
+    return std::string_view(a.str()) == std::string_view(b);
+  }
+  friend auto operator<=>(const SharedString& a, const SharedString& b) {
+    return a.str() <=> b.str();
+  }
+  template <class S>
+    requires(!std::same_as<S, SharedString> && std::convertible_to<const S&, std::string_view>)
+  friend auto operator<=>(const SharedString& a, const S& b) {
+    return std::string_view(a.str()) <=> std::string_view(b);
+  }
+  friend std::string operator+(const SharedString& a, std::string_view b) {
+    std::string out = a.str();
+    out += b;
+    return out;
+  }
+  friend std::string operator+(std::string_view a, const SharedString& b) {
+    std::string out(a);
+    out += b.str();
+    return out;
+  }
+  friend std::string operator+(const SharedString& a, const SharedString& b) {
+    return a.str() + b.str();
+  }
+  friend std::string operator+(const SharedString& a, const char* b) { return a.str() + b; }
+  friend std::string operator+(const char* a, const SharedString& b) { return a + b.str(); }
+  friend std::string operator+(const SharedString& a, const std::string& b) { return a.str() + b; }
+  friend std::string operator+(const std::string& a, const SharedString& b) { return a + b.str(); }
+  friend std::string operator+(std::string&& a, const SharedString& b) {
+    return std::move(a) + b.str();
+  }
+  friend std::ostream& operator<<(std::ostream& os, const SharedString& s) { return os << s.str(); }
+
+  Shared<std::string>& handle() { return shared_; }
+  const Shared<std::string>& handle() const { return shared_; }
+
+ private:
+  void assign(std::string s) {
+    if (s.empty()) {
+      shared_.reset();
+    } else {
+      shared_ = Shared<std::string>(std::move(s));
+    }
+  }
+  Shared<std::string> shared_;
 };
 
 // Hash support for InternTable: hashValue(x) is defined for strings, integers, pairs and

@@ -20,7 +20,12 @@ void StateInterner::compact(AnyObject& obj) {
       [&](auto& o) {
         using T = std::decay_t<decltype(o)>;
         o = T(o);  // a deep copy: strings and unshared vectors, allocated here and to size
+        intern(o.ns);
+        intern(o.name);
         intern(o.labels);
+        if constexpr (requires { o.waypoint_canary_weight; }) {
+          intern(o.waypoint_canary_weight);
+        }
         if constexpr (requires { o.selector.match_labels; }) {
           intern(o.selector.match_labels);  // WorkloadSelector
         }
@@ -65,11 +70,12 @@ void StateInterner::sweep() {
   string_lists_.sweep();
   destinations_.sweep();
   route_refs_.sweep();
+  strings_.sweep();
 }
 
 StateInterner::Sizes StateInterner::sizes() const {
   return Sizes{labels_.size(), ports_.size(), rules_.size(), string_lists_.size(),
-               destinations_.size(), route_refs_.size()};
+               destinations_.size(), route_refs_.size(), strings_.size()};
 }
 
 }  // namespace ambient_guard

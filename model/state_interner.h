@@ -1,7 +1,8 @@
 // StateInterner: one shared copy of the values that repeat across the objects of a live cluster
-// state (label maps and selectors, Service port lists, AuthorizationPolicy rules), so that 100k
-// objects cost what their distinct values cost. Owned by the state's store; the watch compacts
-// each decoded object before it reaches a snapshot. Thread-safe.
+// state (namespaces and object names, label maps and selectors, Service port lists,
+// AuthorizationPolicy rules), so that 100k objects cost what their distinct values cost. Owned
+// by the state's store; the watch compacts each decoded object before it reaches a snapshot.
+// Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -29,18 +30,21 @@ class StateInterner {
     size_t string_lists = 0;
     size_t destination_lists = 0;
     size_t route_ref_lists = 0;
+    size_t strings = 0;
   };
   // Returns how many distinct values each table holds.
   Sizes sizes() const;
 
  private:
   void intern(Labels& labels) { labels_.intern(labels.handle()); }
+  void intern(SharedString& s) { strings_.intern(s.handle()); }
   template <class T>
   void intern(SharedVector<T>& v, InternTable<std::vector<T>>& table) {
     v.shrink();
     table.intern(v.handle());
   }
   InternTable<Labels::Items> labels_;
+  InternTable<std::string> strings_;  // namespaces, object names, canary weights
   InternTable<std::vector<ServicePort>> ports_;
   InternTable<std::vector<AuthzRule>> rules_;
   InternTable<std::vector<std::string>> string_lists_;

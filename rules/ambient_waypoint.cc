@@ -126,7 +126,7 @@ bool waypointAdmitsNamespace(const ClusterView& state, const Gateway& gw,
 }
 
 std::string waypointPrincipal(const Gateway& gw, std::string_view trust_domain) {
-  const std::string& sa = gw.service_account.empty() ? gw.name : gw.service_account;
+  const std::string& sa = gw.service_account.empty() ? gw.name.str() : gw.service_account;
   return std::string(trust_domain) + "/ns/" + gw.ns + "/sa/" + sa;
 }
 
@@ -262,7 +262,7 @@ WaypointCanary resolveCanary(const ClusterView& state, std::string_view ns,
   c.name = *name;
   c.from_namespace_label = primary.from_namespace_label;
   c.raw_weight = !object_weight.empty()        ? std::string(object_weight)
-                 : n != nullptr                ? n->waypoint_canary_weight
+                 : n != nullptr                ? n->waypoint_canary_weight.str()
                                                : std::string();
   const std::optional<uint32_t> weight = parseCanaryWeight(c.raw_weight);
   if (!weight) {

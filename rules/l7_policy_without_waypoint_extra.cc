@@ -78,7 +78,7 @@ bool namesWaypoint(const IdentityUse& use, const Gateway& gw, const std::string&
       return true;
     }
   }
-  const std::string sa = gw.service_account.empty() ? gw.name : gw.service_account;
+  const std::string sa = gw.service_account.empty() ? gw.name.str() : gw.service_account;
   for (const auto& s : use.service_accounts) {
     if (s == gw.ns + "/" + sa || (s.find('/') == std::string::npos && policy_ns == gw.ns && s == sa)) {
       return true;

@@ -226,10 +226,11 @@ Platform detectPlatform(const ClusterView& state, const rules::MeshSettings& mes
     return static_cast<const ConfigMap*>(nullptr);
   };
   p.cilium_config = findConfigMap(
-      "cilium-config", {p.cilium != nullptr ? p.cilium->ns : "kube-system", "kube-system", "cilium"});
+      "cilium-config",
+      {p.cilium != nullptr ? p.cilium->ns.str() : "kube-system", "kube-system", "cilium"});
   p.istio_cni_config = findConfigMap(
       "istio-cni-config",
-      {p.istio_cni != nullptr ? p.istio_cni->ns : mesh.root_namespace, mesh.root_namespace,
+      {p.istio_cni != nullptr ? p.istio_cni->ns.str() : mesh.root_namespace, mesh.root_namespace,
        "kube-system"});
   p.felix = state.find<FelixConfiguration>("", "default");
   p.installation = state.find<Installation>("", "default");

@@ -74,7 +74,7 @@ void check(const RuleContext& ctx, const VirtualService& vs, const std::string& 
   f.rule = std::string(kDoc.id);
   f.action = kDoc.default_action;
   f.object = ObjectKey{Kind::kVirtualService, vs.ns, vs.name};
-  f.ns = only_ns.empty() ? vs.ns : only_ns;
+  f.ns = only_ns.empty() ? vs.ns.str() : only_ns;
   f.field = "spec.hosts";
   f.needs_waypoint = !wp.bound();
   std::string hosts;
