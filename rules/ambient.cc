@@ -239,7 +239,7 @@ std::vector<std::string> ingressParents(const ClusterView& state, const HTTPRout
     if (!gateway_ref) {
       continue;
     }
-    const std::string& ns = p.ns.empty() ? route.ns : p.ns;
+    const std::string& ns = p.ns.empty() ? route.ns.str() : p.ns;
     const Gateway* gw = state.find<Gateway>(ns, p.name);
     if (gw == nullptr || isWaypoint(state, *gw)) {
       continue;
@@ -261,7 +261,7 @@ std::vector<const HTTPRoute*> gatewayHttpRoutesTo(const ClusterView& state, cons
     for (const HTTPRoute* route : state.list<HTTPRoute>(ns)) {
       const bool to_svc = std::any_of(
           route->backend_refs.begin(), route->backend_refs.end(), [&](const RouteRef& b) {
-            return b.name == svc.name && (b.ns.empty() ? route->ns : b.ns) == svc.ns;
+            return b.name == svc.name && (b.ns.empty() ? route->ns.str() : b.ns) == svc.ns;
           });
       if (to_svc && !ingressParents(state, *route).empty()) {
         out.push_back(route);

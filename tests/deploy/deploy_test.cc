@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -778,8 +779,34 @@ TEST(Deploy, ReadmeCustomEnablementPatchRenders) {
   ASSERT_TRUE(enforce.ok);
   ASSERT_EQ(objects.size(), enforce.objects.size());
   int mutating = 0;
+  int validating = 0;
+  auto squeeze = [](std::string s) {
+    s.erase(std::remove_if(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); }),
+            s.end());
+    return s;
+  };
   for (size_t i = 0; i < objects.size(); ++i) {
     SCOPED_TRACE(str(objects[i]["kind"]) + " " + str(objects[i]["metadata"]["name"]));
+    if (str(objects[i]["kind"]) == "ValidatingWebhookConfiguration") {
+      // The Namespace webhook's label list gains the custom key; nothing else changes, so the
+      // README's copy of the expression cannot drift from deploy/base's.
+      ++validating;
+      YAML::Node got = YAML::Clone(objects[i]);
+      YAML::Node want = YAML::Clone(enforce.objects[i]);
+      ASSERT_EQ(str(got["webhooks"][1]["name"]), "namespaces.validate.ambient-guard.io");
+      const std::string expr = str(got["webhooks"][1]["matchConditions"][0]["expression"]);
+      std::string base = squeeze(str(want["webhooks"][1]["matchConditions"][0]["expression"]));
+      const std::string last = "'istio.io/use-waypoint-canary-namespace']";
+      const size_t at = base.find(last);
+      ASSERT_NE(at, std::string::npos);
+      base.replace(at, last.size(),
+                   "'istio.io/use-waypoint-canary-namespace','platform.example.com/mesh']");
+      EXPECT_EQ(squeeze(expr), base);
+      got["webhooks"][1]["matchConditions"][0].remove("expression");
+      want["webhooks"][1]["matchConditions"][0].remove("expression");
+      EXPECT_EQ(YAML::Dump(got), YAML::Dump(want));
+      continue;
+    }
     if (str(objects[i]["kind"]) != "MutatingWebhookConfiguration") {
       EXPECT_EQ(YAML::Dump(objects[i]), YAML::Dump(enforce.objects[i]));
       continue;
@@ -803,6 +830,7 @@ TEST(Deploy, ReadmeCustomEnablementPatchRenders) {
     EXPECT_EQ(YAML::Dump(rest), YAML::Dump(want));
   }
   EXPECT_EQ(mutating, 1);
+  EXPECT_EQ(validating, 1);
 }
 
 }  // namespace

@@ -142,3 +142,44 @@ test_control_plane_without_the_role_is_absent_not_unready() {
     grep -q '^ambient_guard_state_objects{kind="Deployment"} 0' ||
     fail "Deployments are not held as absent (0 objects)"
 }
+
+# The README's kustomization for a custom enablement label key (between its
+# custom-enablement-patch markers), applied to the real API server: it compiles both CEL
+# matchConditions, and with istio-cni-config selecting mesh=ambient, labelling a namespace
+# mesh=ambient now reaches /mutate, which removes the injection label.
+custom_enrollment_mutated() {  # custom_enrollment_mutated NS
+  k label namespace "$1" mesh=ambient --dry-run=server -o json |
+    jq -e '(.metadata.labels["istio-injection"] == null) and
+           (.metadata.annotations["ambient-guard.io/previous-injection"] != null)' >/dev/null
+}
+test_control_plane_readme_patch_for_a_custom_selector() {
+  use_mode enforce
+  local dir="$E2E_WORK/custom-selector" port ca
+  mkdir -p "$dir"
+  ln -sfn "$E2E_REPO/deploy" "$dir/deploy"
+  sed -n '/<!-- custom-enablement-patch:begin -->/,/<!-- custom-enablement-patch:end -->/p' \
+    "$E2E_REPO/README.md" | sed '1,2d;$d' | sed '$d' >"$dir/kustomization.yaml"
+  grep -q 'platform.example.com/mesh' "$dir/kustomization.yaml" || fail "no patch block in README.md"
+  # The test uses the label mesh=ambient instead of the README's example key.
+  sed -i 's|platform.example.com/mesh|mesh|' "$dir/kustomization.yaml"
+  k kustomize "$dir" >"$dir/rendered.yaml" || fail "kubectl kustomize of the README's block failed"
+  port=$(ag_port enforce)
+  ca=$(base64 -w0 <"$E2E_WORK/pki/ca.crt")
+  k create --dry-run=client -o json -f "$dir/rendered.yaml" |
+    jq -s 'if length == 1 and .[0].kind == "List" then .[0].items else . end' |
+    jq --arg base "https://127.0.0.1:$port" --arg ca "$ca" '
+      {apiVersion: "v1", kind: "List",
+       items: [.[] | select(.kind | IN("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"))
+               | .webhooks |= map(.clientConfig = {url: ($base + .clientConfig.service.path), caBundle: $ca})]}' \
+      >"$dir/webhooks.json"
+  trap 'k -n istio-system delete configmap istio-cni-config --ignore-not-found >/dev/null; use_mode enforce' EXIT
+  kcap apply -f "$dir/webhooks.json"
+  expect_krc 0 "the API server accepts the patched webhook configurations (CEL compiles)"
+  echo custom >"$E2E_WORK/mode"  # use_mode re-applies deploy's own configuration afterwards
+
+  local n=e2e-cp-custom-label
+  ns "$n" istio-injection=enabled
+  apply < <(cni_config '- namespaceSelector: {matchLabels: {mesh: ambient}}')
+  wait_until "$E2E_CP_FIRST_DEADLINE" "labelling $n mesh=ambient is an enrollment for /mutate" \
+    custom_enrollment_mutated "$n"
+}
