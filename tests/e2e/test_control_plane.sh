@@ -147,10 +147,8 @@ test_control_plane_without_the_role_is_absent_not_unready() {
 # custom-enablement-patch markers), applied to the real API server: it compiles both CEL
 # matchConditions, and with istio-cni-config selecting mesh=ambient, labelling a namespace
 # mesh=ambient now reaches /mutate, which removes the injection label.
-custom_enrollment_mutated() {  # custom_enrollment_mutated NS
-  k label namespace "$1" mesh=ambient --dry-run=server -o json |
-    jq -e '(.metadata.labels["istio-injection"] == null) and
-           (.metadata.annotations["ambient-guard.io/previous-injection"] != null)' >/dev/null
+custom_enrollment_seen() {  # custom_enrollment_seen NS: /mutate was asked about labelling NS
+  grep -qF "Namespace $1 user=e2e-admin dryRun=true -> enroll" "$E2E_WORK/logs/ag-enforce.log"
 }
 test_control_plane_readme_patch_for_a_custom_selector() {
   use_mode enforce
@@ -180,6 +178,17 @@ test_control_plane_readme_patch_for_a_custom_selector() {
   local n=e2e-cp-custom-label
   ns "$n" istio-injection=enabled
   apply < <(cni_config '- namespaceSelector: {matchLabels: {mesh: ambient}}')
-  wait_until "$E2E_CP_FIRST_DEADLINE" "labelling $n mesh=ambient is an enrollment for /mutate" \
-    custom_enrollment_mutated "$n"
+  # A dry run first, until the ConfigMap has reached the watch and the configuration the API
+  # server's admission plugins; then the real write, read back.
+  wait_until "$E2E_CP_FIRST_DEADLINE" "labelling $n mesh=ambient reaches /mutate as an enrollment" \
+    eval 'k label namespace "$n" mesh=ambient --dry-run=server >/dev/null && custom_enrollment_seen "$n"'
+  kcap label namespace "$n" mesh=ambient
+  expect_krc 0 "labelling $n mesh=ambient"
+  local stored
+  stored=$(k get namespace "$n" -o json)
+  [[ $(jq -r '.metadata.labels | has("istio-injection")' <<<"$stored") == false ]] ||
+    fail "istio-injection was not removed: $(jq -c .metadata <<<"$stored")"
+  [[ $(jq -r '.metadata.annotations["ambient-guard.io/previous-injection"]' <<<"$stored" |
+    jq -r '."istio-injection"') == enabled ]] ||
+    fail "the record annotation is missing: $(jq -c .metadata <<<"$stored")"
 }
