@@ -5,30 +5,6 @@
 namespace ambient_guard {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-// `lower` is lower-case.
-bool equalsIgnoreCase(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != lower[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string_view statusLine(int status) {
   switch (status) {
     case 200:
@@ -79,7 +55,7 @@ DirectRequest directRequest(const RequestHead& head) {
       return none;  // parseRequestHead refuses these; never guess
     }
     const std::string_view name = line.substr(0, colon);
-    const std::string_view value = trim(line.substr(colon + 1));
+    const std::string_view value = trimOws(line.substr(colon + 1));
     // cpp-httplib drops a header without a value and decodes '%' in values.
     if (value.empty() || value.find('%') != std::string_view::npos) {
       return none;

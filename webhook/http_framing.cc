@@ -14,35 +14,11 @@ bool isTokenChar(unsigned char c) {
          std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-// `lower` is lower-case.
-bool equalsIgnoreCase(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != lower[i]) {
-      return false;
-    }
-  }
-  return true;
 }
 
 RequestHead refuse(int status, std::string reason) {
@@ -67,6 +43,29 @@ int hexValue(char c) {
 }
 
 }  // namespace
+
+std::string_view trimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool equalsIgnoreCase(std::string_view s, std::string_view lower) {
+  if (s.size() != lower.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != lower[i]) {
+      return false;
+    }
+  }
+  return true;
+}
 
 int HeadScanner::scan(std::string_view buffer) {
   while (scanned_ < buffer.size()) {
@@ -171,7 +170,7 @@ RequestHead parseRequestHead(std::string_view text, const HttpLimits& limits) {
                      [](char c) { return isTokenChar(static_cast<unsigned char>(c)); })) {
       return refuse(400, "malformed header name");
     }
-    const std::string_view value = trim(line.substr(colon + 1));
+    const std::string_view value = trimOws(line.substr(colon + 1));
     if (equalsIgnoreCase(name_text, "content-length")) {
       if (value.empty() ||
           !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -199,7 +198,7 @@ RequestHead parseRequestHead(std::string_view text, const HttpLimits& limits) {
       size_t start = 0;
       while (start <= value.size()) {
         const size_t comma = std::min(value.find(',', start), value.size());
-        const std::string_view coding = trim(value.substr(start, comma - start));
+        const std::string_view coding = trimOws(value.substr(start, comma - start));
         if (!coding.empty()) {
           codings.push_back(lower(coding));
         }
@@ -275,7 +274,7 @@ ChunkedDecoder::State ChunkedDecoder::feed(std::string_view in, std::string& bod
           line_.pop_back();
           const std::string_view size_text =
               std::string_view(line_).substr(0, std::min(line_.find(';'), line_.size()));
-          const std::string_view digits = trim(size_text);
+          const std::string_view digits = trimOws(size_text);
           if (digits.empty()) {
             return State::kMalformed;
           }

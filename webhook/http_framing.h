@@ -86,4 +86,9 @@ class ChunkedDecoder {
   const size_t max_body_;
 };
 
+// Returns `s` without leading and trailing spaces and tabs (HTTP optional whitespace).
+std::string_view trimOws(std::string_view s);
+// Returns true when `s` equals `lower` (which is lower-case) ignoring ASCII case: header names.
+bool equalsIgnoreCase(std::string_view s, std::string_view lower);
+
 }  // namespace ambient_guard
