@@ -10,6 +10,57 @@
 
 namespace ambient_guard {
 
+namespace {
+
+// Calls f(text) for each piece of what istioVersionOf reads of a live state: the names, container
+// names and images of the workloads in the Istio namespace.
+template <class F>
+void forEachVersionInput(const ClusterView& state, std::string_view ns, F&& f) {
+  auto add = [&](const Workload& w) {
+    f(std::string_view(w.name));
+    for (const Container& c : w.spec.containers) {
+      f(std::string_view(c.name));
+      f(std::string_view(c.image));
+    }
+  };
+  for (const Deployment* d : state.list<Deployment>(ns)) {
+    add(*d);
+  }
+  for (const DaemonSet* d : state.list<DaemonSet>(ns)) {
+    add(*d);
+  }
+}
+
+}  // namespace
+
+// What istioVersionOf read of the last state: those pieces, and how many workloads there are
+// anywhere (so that any change shows). Compared in place, so an unchanged control plane costs a
+// review no allocation.
+struct Reviewer::VersionInputs {
+  size_t deployments = 0;
+  size_t daemonsets = 0;
+  std::vector<std::string> pieces;
+
+  static VersionInputs of(const ClusterView& state, std::string_view ns) {
+    VersionInputs in{state.count(Kind::kDeployment), state.count(Kind::kDaemonSet), {}};
+    forEachVersionInput(state, ns, [&](std::string_view s) { in.pieces.emplace_back(s); });
+    return in;
+  }
+  bool sameAs(const ClusterView& state, std::string_view ns) const {
+    if (state.count(Kind::kDeployment) != deployments ||
+        state.count(Kind::kDaemonSet) != daemonsets) {
+      return false;
+    }
+    size_t i = 0;
+    bool same = true;
+    forEachVersionInput(state, ns, [&](std::string_view s) {
+      same = same && i < pieces.size() && pieces[i] == s;
+      ++i;
+    });
+    return same && i == pieces.size();
+  }
+};
+
 // What the last reviewed state's control plane was, and the settings built from it, so that a
 // review parses the selectors and searches istiod's image only when those objects changed.
 // Guarded by `mu`: held for a few string comparisons per review, and while rebuilding after a
@@ -21,37 +72,13 @@ struct Reviewer::Live {
   std::function<void(bool error, const std::string&)> log;
 
   std::mutex mu;
-  bool have = false;      // the fields below describe the last state seen
-  bool had_text = false;  // its ConfigMap had AMBIENT_ENABLEMENT_SELECTOR
-  std::string text;       // the value
-  std::string workloads;  // the control plane's workload images (versionKey)
+  bool have = false;        // the fields below describe the last state seen
+  bool had_text = false;    // its ConfigMap had AMBIENT_ENABLEMENT_SELECTOR
+  std::string text;         // the value
+  VersionInputs workloads;  // what istiod's version was searched in
   std::shared_ptr<const rules::MeshSettings> mesh;
   std::optional<ambient::EnablementSelectors> last_good;  // the last value that parsed
 };
-
-namespace {
-
-// Returns what istioVersionOf reads of a live state: the workloads' containers and images in the
-// Istio namespace, and how many there are anywhere (so that any change shows).
-std::string versionKey(const ClusterView& state, std::string_view ns) {
-  std::string key = std::to_string(state.count(Kind::kDeployment)) + "/" +
-                    std::to_string(state.count(Kind::kDaemonSet));
-  auto add = [&](const Workload& w) {
-    key += ";" + w.name;
-    for (const Container& c : w.spec.containers) {
-      key += "," + c.name + "=" + c.image;
-    }
-  };
-  for (const Deployment* d : state.list<Deployment>(ns)) {
-    add(*d);
-  }
-  for (const DaemonSet* d : state.list<DaemonSet>(ns)) {
-    add(*d);
-  }
-  return key;
-}
-
-}  // namespace
 
 Reviewer::Reviewer(std::vector<std::unique_ptr<rules::Rule>> rules, rules::MeshSettings mesh)
     : rules_(std::move(rules)), mesh_(std::move(mesh)) {}
@@ -79,11 +106,10 @@ std::shared_ptr<const rules::MeshSettings> Reviewer::meshFor(const ClusterView& 
     const ConfigMap* cm = state.find<ConfigMap>(live.ns, "istio-cni-config");
     text = cm == nullptr ? nullptr : cm->data.get("AMBIENT_ENABLEMENT_SELECTOR");
   }
-  const std::string workloads = live.version ? versionKey(state, live.ns) : std::string();
   std::lock_guard<std::mutex> lock(live.mu);
   const bool same_enablement =
       live.have && live.had_text == (text != nullptr) && (text == nullptr || live.text == *text);
-  const bool same_version = live.have && live.workloads == workloads;
+  const bool same_version = live.have && (!live.version || live.workloads.sameAs(state, live.ns));
   if (same_enablement && same_version) {
     return live.mesh;
   }
@@ -122,7 +148,7 @@ std::shared_ptr<const rules::MeshSettings> Reviewer::meshFor(const ClusterView& 
     }
   }
   if (!same_version) {
-    live.workloads = workloads;
+    live.workloads = VersionInputs::of(state, live.ns);
     rules::MeshSettings search = mesh_;
     search.resolved_istio_version.reset();
     const rules::IstioVersion found = rules::istioVersionOf(state, search);

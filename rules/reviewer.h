@@ -69,6 +69,7 @@ class Reviewer {
 
  private:
   struct Live;
+  struct VersionInputs;
   std::vector<rules::Finding> evaluateWith(const rules::MeshSettings& mesh,
                                            const ClusterView& state, const rules::Subject& subject,
                                            const ClusterView* before, bool preflight) const;
