@@ -359,10 +359,7 @@ class WebhookServer::Impl final : public ConnectionHost {
     const bool close = draining || req.connection_close;
     writeDirectResponse(response, out.http_status, json ? kJsonContentType : kTextContentType,
                         out.body, close, keep_alive_);
-    const std::string_view webhook = mutate ? "mutate" : "validate";
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    metrics_.countRequest(webhook, out.kind, out.operation, out.decision);
-    metrics_.observeDuration(webhook, seconds);
+    countAdmission(mutate ? "mutate" : "validate", out, start);
     return close || req.close_after ? Answered::kClose : Answered::kKeepAlive;
   }
   void refused(std::string_view path, int status) override {
@@ -467,7 +464,7 @@ class WebhookServer::Impl final : public ConnectionHost {
   }
 
   void admit(std::string_view webhook, const httplib::Request& req, httplib::Response& res) {
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = Clock::now();
     cork(req, true);
     if (client_policy_ != nullptr && !client_policy_->accept(req.ssl)) {
       res.status = 403;
@@ -497,10 +494,16 @@ class WebhookServer::Impl final : public ConnectionHost {
     res.status = out.http_status;
     res.set_content(std::move(out.body), out.http_status == 200 ? kJsonContentType
                                                                 : kTextContentType);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    countAdmission(webhook, out, start);
+  }
+
+  // Counts an answered review (by kind, operation and decision) and its duration from `start`;
+  // for both admit() and answer().
+  void countAdmission(std::string_view webhook, const AdmissionOutcome& out,
+                      Clock::time_point start) {
     metrics_.countRequest(webhook, out.kind, out.operation, out.decision);
-    metrics_.observeDuration(webhook, seconds);
+    metrics_.observeDuration(webhook,
+                             std::chrono::duration<double>(Clock::now() - start).count());
   }
 
   const ServerOptions options_;
