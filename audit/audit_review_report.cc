@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "audit/audit_review.h"
+#include "model/strings.h"
 
 namespace ambient_guard {
 
@@ -45,14 +46,6 @@ std::string objectRef(const AuditEntry& e) {
 
 // Seconds precision is enough to find the request in the apiserver audit log.
 std::string shortTime(const AuditEntry& e) { return formatTimeMicros(e.time_us, false); }
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (const auto& s : v) {
-    out += (out.empty() ? "" : sep) + s;
-  }
-  return out;
-}
 
 std::string note(const AuditEntry& e) {
   std::vector<std::string> parts;

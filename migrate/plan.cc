@@ -6,6 +6,7 @@
 
 #include "migrate/translate.h"
 #include "model/decode.h"
+#include "model/strings.h"
 #include "rules/ambient.h"
 
 namespace ambient_guard {
@@ -40,14 +41,6 @@ std::shared_ptr<const Snapshot> afterTranslation(const Snapshot& state,
     }
   }
   return state.withChanges(std::move(puts), removes);
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const std::string& i : items) {
-    out += (out.empty() ? "" : sep) + i;
-  }
-  return out;
 }
 
 struct Inputs {

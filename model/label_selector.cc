@@ -3,22 +3,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "model/strings.h"
+
 namespace ambient_guard {
-
-namespace {
-
-std::string join(const std::vector<std::string>& parts, const char* sep) {
-  std::string out;
-  for (const std::string& p : parts) {
-    if (!out.empty()) {
-      out += sep;
-    }
-    out += p;
-  }
-  return out;
-}
-
-}  // namespace
 
 bool selectorMatches(const KubeLabelSelector& selector, const Labels& labels) {
   if (!labels.contains(selector.match_labels)) {

@@ -4,18 +4,11 @@
 
 #include <algorithm>
 
+#include "model/strings.h"
 #include "rules/ambient.h"
 
 namespace ambient_guard::ambient {
 namespace {
-
-std::string join(const std::vector<std::string>& v, const char* sep) {
-  std::string out;
-  for (const auto& s : v) {
-    out += (out.empty() ? "" : sep) + s;
-  }
-  return out;
-}
 
 Result<Labels> stringMap(const YAML::Node& node, const std::string& path) {
   if (!node || node.IsNull()) {

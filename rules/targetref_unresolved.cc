@@ -1,5 +1,6 @@
 #include "rules/targetref_unresolved.h"
 
+#include "model/strings.h"
 #include "rules/policy_attachment.h"
 
 namespace ambient_guard::rules {
@@ -74,12 +75,9 @@ void checkIngress(const RuleContext& ctx, const ambient::TargetedPolicy& p, size
   // a backendRef; istiod applies ingress-use-waypoint to it the same way ([I] pilot/pkg/
   // serviceregistry/ambient/services.go; istio.io docs/ambient/usage/waypoint).
   for (const HTTPRoute* route : http_routes) {
-    std::string gws;
-    for (const std::string& g : ambient::ingressParents(ctx.state, *route)) {
-      gws += (gws.empty() ? "" : ", ") + g;
-    }
     via += (via.empty() ? "" : "; ") + std::string("HTTPRoute ") + route->ns + "/" +
-           route->name + " (parentRefs Gateway " + gws + ")";
+           route->name + " (parentRefs Gateway " +
+           join(ambient::ingressParents(ctx.state, *route), ", ") + ")";
   }
   const std::string svc_name = svc->ns + "/" + svc->name;
   Finding f;

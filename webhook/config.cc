@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "model/state_file.h"
+#include "model/strings.h"
 
 namespace ambient_guard {
 namespace {
@@ -19,17 +20,6 @@ struct ConfigError : std::runtime_error {
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw ConfigError(path + ": " + what);
-}
-
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (const auto& s : items) {
-    if (!out.empty()) {
-      out += sep;
-    }
-    out += s;
-  }
-  return out;
 }
 
 std::string child(const std::string& path, const std::string& key) {
