@@ -288,7 +288,7 @@ void translateAuthorizationPolicy(Context& ctx, const json& doc, const Authoriza
   std::string why = "Bound with targetRefs, so the waypoint enforces it; rules unchanged (the "
                     "waypoint sees the original client identity, spec §3.5).";
   if (ap.action == "CUSTOM") {
-    why += " The CUSTOM provider \"" + ap.provider +
+    why += " The CUSTOM provider \"" + ap.provider.str() +
            "\" must be reachable from the waypoint (meshConfig extensionProviders).";
   }
   TranslatedObject& o = retarget(ctx, doc, ref, ref.api_version, ap.selector, t, why);

@@ -208,14 +208,15 @@ struct WorkloadSelector {
 struct AuthorizationPolicy : Object {
   static constexpr Kind kKind = Kind::kAuthorizationPolicy;
   std::string action = "ALLOW";  // ALLOW | DENY | AUDIT | CUSTOM
-  std::string provider;          // provider.name for CUSTOM
+  SharedString provider;         // provider.name for CUSTOM
   WorkloadSelector selector;
-  std::vector<TargetRef> target_refs;  // targetRef and targetRefs combined
-  SharedVector<AuthzRule> rules;       // shared between equal rule lists in live state
-  std::optional<std::string> dry_run;  // istio.io/dry-run annotation value when present
+  std::vector<TargetRef> target_refs;   // targetRef and targetRefs combined
+  SharedVector<AuthzRule> rules;        // shared between equal rule lists in live state
+  std::optional<SharedString> dry_run;  // istio.io/dry-run annotation value when present
   // ambient-guard.io/translated-from: the selector policy this targetRefs twin was translated
-  // from by `ambient-guard translate` (empty when absent).
-  std::string translated_from;
+  // from by `ambient-guard translate` (empty when absent). The three strings are shared in live
+  // state: 8 bytes each, nothing allocated when absent.
+  SharedString translated_from;
 };
 
 struct PeerAuthentication : Object {
@@ -230,7 +231,7 @@ struct RequestAuthentication : Object {
   WorkloadSelector selector;
   std::vector<TargetRef> target_refs;
   std::vector<std::string> issuers;  // jwtRules[].issuer
-  std::string translated_from;       // ambient-guard.io/translated-from annotation
+  SharedString translated_from;      // ambient-guard.io/translated-from annotation
 };
 
 // A route destination of a VirtualService.

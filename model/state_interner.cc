@@ -35,6 +35,11 @@ void StateInterner::compact(AnyObject& obj) {
         } else if constexpr (std::is_same_v<T, AuthorizationPolicy>) {
           trim(o.target_refs);
           intern(o.rules, rules_);
+          intern(o.provider);
+          intern(o.translated_from);
+          if (o.dry_run) {
+            intern(*o.dry_run);
+          }
         } else if constexpr (std::is_same_v<T, Gateway>) {
           trim(o.listeners);
           for (Listener& l : o.listeners) {
@@ -45,6 +50,7 @@ void StateInterner::compact(AnyObject& obj) {
         } else if constexpr (std::is_same_v<T, RequestAuthentication>) {
           trim(o.target_refs);
           trim(o.issuers);
+          intern(o.translated_from);
         } else if constexpr (std::is_same_v<T, VirtualService>) {
           intern(o.hosts, string_lists_);
           intern(o.gateways, string_lists_);

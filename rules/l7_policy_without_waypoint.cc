@@ -94,7 +94,7 @@ std::string effectText(const AuthorizationPolicy& ap, const ambient::ZtunnelConv
     case Outcome::kActionNotSent:
       return ap.action == "CUSTOM"
                  ? "ztunnel does not support the CUSTOM action: the external authorizer" +
-                       (ap.provider.empty() ? std::string() : " \"" + ap.provider + "\"") +
+                       (ap.provider.empty() ? std::string() : " \"" + ap.provider.str() + "\"") +
                        " is never called and requests are not checked (fail-open)"
                  : "ztunnel does not support the AUDIT action: nothing is audited";
     default:

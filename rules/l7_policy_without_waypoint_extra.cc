@@ -220,7 +220,7 @@ void checkPolicy(const RuleContext& ctx, const RuleDoc& doc, const Authorization
               "Istio 1.29+ and enable AMBIENT_ENABLE_DRY_RUN_AUTHORIZATION_POLICY, or remove "
               "the annotation to enforce it";
     f.message = "[" + f.rule + "] " + f.object.str() + " (" + scope +
-                ") is annotated istio.io/dry-run=" + ap.dry_run.value_or("") +
+                ") is annotated istio.io/dry-run=" + (ap.dry_run ? ap.dry_run->str() : std::string()) +
                 " in ambient " + namespaceList(namespaces) + ". " + istio.describe() +
                 (ztunnel_can
                      ? ": ztunnel can dry-run policies since 1.29, but only with istiod's "
