@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -27,7 +28,8 @@ Result<std::optional<AnyObject>> decodeObject(const nlohmann::json& doc, int lin
 std::string documentKind(const JsonValue& doc);
 std::string documentKind(const nlohmann::json& doc);
 
-// Returns Unix seconds for an RFC 3339 timestamp ("2024-05-01T10:00:00Z"), or nullopt.
-std::optional<int64_t> parseRfc3339(const std::string& text);
+// Returns Unix seconds for an RFC 3339 timestamp ("2024-05-01T10:00:00Z", with an optional
+// fraction and a Z or numeric offset), or nullopt for anything else.
+std::optional<int64_t> parseRfc3339(std::string_view text);
 
 }  // namespace ambient_guard

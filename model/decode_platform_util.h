@@ -68,7 +68,13 @@ inline std::string scalar(const json& j, const std::string& path) {
 
 inline std::string stringAt(const json& j, const char* key, const std::string& path) {
   JsonPtr m = member(j, key);
-  return m == nullptr ? std::string() : scalar(*m, path + "." + key);
+  if (m == nullptr) {
+    return std::string();
+  }
+  if (m->is_string()) {  // the common case: no field path built
+    return std::string(m->string_view());
+  }
+  return scalar(*m, path + "." + key);
 }
 
 inline std::optional<int64_t> intAt(const json& j, const char* key, const std::string& path) {
