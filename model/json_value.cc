@@ -424,13 +424,56 @@ nlohmann::json toNlohmann(const JsonValue& v) {
   return nullptr;
 }
 
+namespace {
+
+// Documents of small inputs (admission requests, single objects) are kept for the next parse on
+// the same thread: a review then allocates no tape or string buffer. A handful per thread, each
+// at most kCachedCapacity bytes of input, so the cache stays small; larger ones are freed.
+constexpr size_t kCachedDocuments = 2;
+constexpr size_t kCachedCapacity = 16 << 10;
+
+// Set when the thread's cache is destroyed (thread exit; the main thread's before static
+// destructors run, which may still free documents): from then on documents are just freed.
+thread_local bool t_documents_gone = false;
+
+struct DocumentCache {
+  std::unique_ptr<dom::document> docs[kCachedDocuments];
+  size_t size = 0;
+  ~DocumentCache() { t_documents_gone = true; }
+};
+thread_local DocumentCache t_documents;
+
+std::unique_ptr<dom::document> takeDocument() {
+  if (t_documents_gone) {
+    return std::make_unique<dom::document>();
+  }
+  DocumentCache& c = t_documents;
+  if (c.size > 0) {
+    return std::move(c.docs[--c.size]);
+  }
+  return std::make_unique<dom::document>();
+}
+
+void recycleDocument(std::unique_ptr<dom::document> doc) {
+  g_documents_freed.fetch_add(1, std::memory_order_release);  // its tape is reused: views die
+  if (t_documents_gone) {
+    return;
+  }
+  DocumentCache& c = t_documents;
+  if (doc->capacity() <= kCachedCapacity && c.size < kCachedDocuments) {
+    c.docs[c.size++] = std::move(doc);
+  }
+}
+
+}  // namespace
+
 JsonDocument::JsonDocument() = default;
 JsonDocument::JsonDocument(JsonDocument&&) noexcept = default;
 
 JsonDocument& JsonDocument::operator=(JsonDocument&& other) noexcept {
   if (this != &other) {
     if (doc_ != nullptr) {
-      g_documents_freed.fetch_add(1, std::memory_order_release);
+      recycleDocument(std::move(doc_));
     }
     doc_ = std::move(other.doc_);
     parsed_ = other.parsed_;
@@ -440,7 +483,7 @@ JsonDocument& JsonDocument::operator=(JsonDocument&& other) noexcept {
 
 JsonDocument::~JsonDocument() {
   if (doc_ != nullptr) {
-    g_documents_freed.fetch_add(1, std::memory_order_release);
+    recycleDocument(std::move(doc_));
   }
 }
 
@@ -458,7 +501,7 @@ Result<JsonDocument> parseJson(std::string_view text, const JsonParseOptions& op
 Result<JsonDocument> parseJsonPadded(std::string_view text, size_t readable_after,
                                      const JsonParseOptions& options) {
   JsonDocument out;
-  out.doc_ = std::make_unique<dom::document>();
+  out.doc_ = takeDocument();
   std::string error =
       parseInto(out.doc_.get(), text, readable_after >= simdjson::SIMDJSON_PADDING, options);
   if (!error.empty()) {
