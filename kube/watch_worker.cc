@@ -148,6 +148,11 @@ Outcome KubeWatch::Impl::Worker::list() {
     owner_.page_parser_.trim(kKeptPageParserBytes);
   } while (!cont.empty());
   objects.shrink_to_fit();
+  {
+    // Lists are rare once the kinds are watched: keep no buffers the size of a page between them.
+    std::lock_guard<std::mutex> gate(owner_.decode_mu_);
+    owner_.page_parser_.trim(0);
+  }
   // The status first: whoever sees the listed objects in a snapshot sees this list's status too.
   {
     std::lock_guard<std::mutex> lock(mu_);
