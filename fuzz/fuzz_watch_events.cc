@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       return false;
     }
     if (event->type == "ADDED" || event->type == "MODIFIED" || event->type == "DELETED") {
-      if (!event->deep || ambient_guard::withinDepth(event->object, ambient_guard::kMaxObjectDepth)) {
+      if (!event->deep ||
+          ambient_guard::withinDepth(event->object, ambient_guard::kMaxObjectDepth)) {
         (void)ambient_guard::decodeListItem(event->object, "v1", "Namespace");
       }
     }

@@ -96,6 +96,10 @@ Result<ListPage> parseListPage(std::string_view body, size_t readable_after, Jso
   if (JsonPtr meta = root.find("metadata"); meta != nullptr && meta->is_object()) {
     page.resource_version = stringField(*meta, "resourceVersion");
     page.continue_token = stringField(*meta, "continue");
+    if (JsonPtr n = meta->find("remainingItemCount"); n != nullptr && n->is_number_integer()) {
+      page.remaining_items = n->is_number_unsigned() ? n->get<uint64_t>()
+                                                     : std::max<int64_t>(0, n->get<int64_t>());
+    }
   }
   if (items != nullptr && items->is_array()) {
     page.items = *items;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,9 @@ struct ListPage {
   JsonValue items;   // an array, or null when the page has no items
   std::string resource_version;
   std::string continue_token;
+  // metadata.remainingItemCount: how many items the later pages hold (an estimate, absent with
+  // selectors); 0 when absent or not a count.
+  uint64_t remaining_items = 0;
   bool deep = false;  // as WatchEvent::deep, for every item
 };
 

@@ -11,6 +11,8 @@ namespace {
 
 // Pages up to this size (a few hundred objects of a few KiB) keep the page parser's buffers.
 constexpr size_t kKeptPageParserBytes = 8 << 20;
+// The most items reserved ahead on a list's remainingItemCount.
+constexpr uint64_t kMaxAnnouncedItems = 1 << 20;
 
 std::string stringField(const JsonValue& j, const char* key) {
   JsonPtr m = j.find(key);
@@ -133,10 +135,15 @@ Outcome KubeWatch::Impl::Worker::list() {
     rv = std::move(page->resource_version);
     cont = std::move(page->continue_token);
     if (const size_t n = page->items.size(); n > 0) {
-      // Grow geometrically: reserving the exact size page after page moves every object
-      // listed so far once per page (quadratic in the size of the kind).
+      // Room for the whole kind at once when the page says how many items follow: growing
+      // (copies of up to twice the objects) and fitting at the end (another copy) are what
+      // memory peaks at for the largest kind. Otherwise grow geometrically: reserving the
+      // exact size page after page moves every object listed so far once per page (quadratic
+      // in the size of the kind). The count is an estimate and the server's word: bounded.
       if (objects.capacity() < objects.size() + n) {
-        objects.reserve(std::max(2 * objects.capacity(), objects.size() + n));
+        const size_t announced =
+            objects.size() + n + std::min<uint64_t>(page->remaining_items, kMaxAnnouncedItems);
+        objects.reserve(std::max(2 * objects.capacity(), announced));
       }
       for (const JsonValue item : page->items) {
         if (auto obj = decode(item, page->deep)) {

@@ -248,7 +248,8 @@ std::string widenBigIntegers(std::string_view text) {
       ++end;
     }
     const bool negative = c == '-';
-    const std::string_view digits = text.substr(i + (negative ? 1 : 0), end - i - (negative ? 1 : 0));
+    const size_t sign = negative ? 1 : 0;
+    const std::string_view digits = text.substr(i + sign, end - i - sign);
     const std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
     const bool too_big = digits.size() > limit.size() ||
                          (digits.size() == limit.size() && digits > limit);

@@ -112,6 +112,24 @@ TEST(ListPage, WhatIsNotAListIsTheSameError) {
   }
 }
 
+TEST(ListPage, RemainingItemCountIsACountOrZero) {
+  JsonParser parser;
+  struct Case {
+    const char* count;
+    uint64_t want;
+  };
+  for (const Case& c : {Case{"3", 3}, Case{"0", 0}, Case{"-3", 0}, Case{R"("3")", 0},
+                        Case{"3.5", 0}, Case{"null", 0}, Case{"18446744073709551615",
+                                                             18446744073709551615u}}) {
+    SCOPED_TRACE(c.count);
+    auto page = parseListPage(
+        std::string(R"({"metadata":{"remainingItemCount":)") + c.count + R"(},"items":[]})", 0,
+        parser);
+    ASSERT_TRUE(page.ok()) << page.error();
+    EXPECT_EQ(page->remaining_items, c.want);
+  }
+}
+
 TEST(ListPage, ParsesInPlaceFromAPaddedBody) {
   std::string body = listPage(json::array({pod(false)}));
   body.reserve(body.size() + 64);
@@ -177,7 +195,8 @@ TEST(WatchEvent, MalformedEventsAreErrors) {
                         Case{R"({"type":"ADDED","object":{})", "malformed watch event"},
                         Case{R"({"type":"ADDED"})", "watch event without an object"},
                         Case{R"({"type":"ADDED","object":[]})", "watch event without an object"},
-                        Case{R"({"type":"ADDED","object":"x"})", "watch event without an object"}}) {
+                        Case{R"({"type":"ADDED","object":"x"})",
+                             "watch event without an object"}}) {
     SCOPED_TRACE(c.line);
     auto event = parseWatchEvent(c.line);
     ASSERT_FALSE(event.ok());
