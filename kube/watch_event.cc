@@ -60,9 +60,9 @@ Result<JsonDocument> parseStreamed(std::string_view text, size_t readable_after,
 
 }  // namespace
 
-Result<WatchEvent> parseWatchEvent(std::string_view line) {
+Result<WatchEvent> parseWatchEvent(std::string_view line, JsonParser* parser) {
   WatchEvent event;
-  auto doc = parseStreamed(line, 0, 1, nullptr, event.deep);
+  auto doc = parseStreamed(line, 0, 1, parser, event.deep);
   if (!doc.ok()) {
     return Error{"malformed watch event: " + doc.error()};
   }

@@ -39,8 +39,8 @@ struct WatchEvent {
 };
 
 // Returns the event on one line, or an error for malformed JSON, a non-object, or an event
-// without an object.
-Result<WatchEvent> parseWatchEvent(std::string_view line);
+// without an object. Parsed by `parser`, or by parseJson's parser of this thread when null.
+Result<WatchEvent> parseWatchEvent(std::string_view line, JsonParser* parser = nullptr);
 
 // One page of a list response.
 struct ListPage {

@@ -209,6 +209,8 @@ class KubeWatch::Impl::Worker {
   mutable std::mutex mu_;
   WatchStatus status_;
   bool published_missing_ = false;
+  // This kind's events; trimmed after a large one (a hostile stream may send up to 64 MiB).
+  JsonParser event_parser_;
 };
 
 }  // namespace ambient_guard

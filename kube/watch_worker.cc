@@ -11,6 +11,8 @@ namespace {
 
 // Pages up to this size (a few hundred objects of a few KiB) keep the page parser's buffers.
 constexpr size_t kKeptPageParserBytes = 8 << 20;
+// Events up to this size keep the event parser's buffers (objects are a few KiB).
+constexpr size_t kKeptEventParserBytes = 1 << 20;
 // The most items reserved ahead on a list's remainingItemCount.
 constexpr uint64_t kMaxAnnouncedItems = 1 << 20;
 
@@ -176,7 +178,8 @@ Outcome KubeWatch::Impl::Worker::list() {
 
 bool KubeWatch::Impl::Worker::handleEvent(std::string_view line, Outcome& verdict,
                                           std::string& error) {
-  auto parsed = parseWatchEvent(line);
+  auto parsed = parseWatchEvent(line, &event_parser_);
+  event_parser_.trim(kKeptEventParserBytes);
   if (!parsed.ok()) {
     error = parsed.error();
     verdict = Outcome::kError;

@@ -160,6 +160,20 @@ TEST(ListPage, AnIntegerPastSixtyFourBitsDoesNotFailThePage) {
   EXPECT_FALSE(parseListPage(R"({"items":[{"x":1e999}]})", 0, parser).ok());
 }
 
+TEST(WatchEvent, AParserOfItsOwnIsReusedAndTrimmedWithoutTouchingParsedEvents) {
+  JsonParser parser;
+  json big = pod(false);
+  big["metadata"]["annotations"]["big"] = std::string(2 << 20, 'x');
+  auto first = parseWatchEvent(json{{"type", "ADDED"}, {"object", big}}.dump(), &parser);
+  ASSERT_TRUE(first.ok()) << first.error();
+  parser.trim(1 << 20);  // the buffers go; the event's document is its own
+  auto second = parseWatchEvent(json{{"type", "MODIFIED"}, {"object", pod(false)}}.dump(), &parser);
+  ASSERT_TRUE(second.ok()) << second.error();
+  EXPECT_EQ(first->object.find("metadata")->find("annotations")->find("big")->string_view().size(),
+            size_t{2} << 20);
+  expectSamePod(decodedPod(first->object), decodedPod(second->object));
+}
+
 TEST(WatchEvent, ErrorStatusCodeIsAnIntegerFrom0To999OrZero) {
   struct Case {
     const char* code;
