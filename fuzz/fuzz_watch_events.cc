@@ -1,7 +1,9 @@
 // A watch stream from the API server: cut into chunks at the points the input's first bytes
-// choose, framed into events, each event parsed and its object decoded as the watch does.
+// choose, framed into events, each event parsed (simdjson) and its object decoded from the parsed
+// document as the watch does; the input once more as a list page.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "kube/watch_event.h"
@@ -20,7 +22,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       return false;
     }
     if (event->type == "ADDED" || event->type == "MODIFIED" || event->type == "DELETED") {
-      (void)ambient_guard::decodeObject(event->object);
+      if (!event->deep ||
+          ambient_guard::withinDepth(event->object, ambient_guard::kMaxObjectDepth)) {
+        (void)ambient_guard::decodeListItem(event->object, "v1", "Namespace");
+      }
     }
     return event->type != "ERROR" || event->code != 410;
   };
@@ -32,5 +37,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   (void)framer.partial();
+  ambient_guard::JsonParser parser;
+  const std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
+  if (auto page = ambient_guard::parseListPage(body, 0, parser); page.ok()) {
+    for (const ambient_guard::JsonValue item : page->items) {
+      if (!page->deep || ambient_guard::withinDepth(item, ambient_guard::kMaxObjectDepth)) {
+        (void)ambient_guard::decodeListItem(item, "v1", "Service");
+      }
+    }
+  }
   return 0;
 }

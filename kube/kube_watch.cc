@@ -12,7 +12,6 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <thread>
@@ -21,7 +20,6 @@
 
 namespace ambient_guard {
 
-using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 std::string WatchedResource::path() const {

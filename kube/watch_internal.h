@@ -13,7 +13,6 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
@@ -28,16 +27,6 @@
 namespace ambient_guard {
 namespace watch_internal {
 
-using json = nlohmann::json;
-
-// Parses JSON, dropping while parsing the two fields that dominate real objects and that no
-// rule reads: metadata.managedFields and the last-applied-configuration annotation (a full
-// copy of the object). Returns a discarded value on malformed input; never throws.
-json parseFiltered(std::string_view text);
-std::string stringField(const json& j, const char* key);
-const json& metadataOf(const json& obj);
-// Returns the message of a Status body ("" when the body is not a Status).
-std::string statusMessage(const std::string& body);
 // Keeps only the labels rules read (all of them on Namespaces).
 void compactLabels(AnyObject& obj);
 
@@ -83,7 +72,6 @@ class KubeWatch::Impl {
   using Update = watch_internal::Update;
   using Outcome = watch_internal::Outcome;
   using Backoff = watch_internal::Backoff;
-  using json = watch_internal::json;
 
  public:
   Impl(KubeConfig config, StateStore& store, prometheus::Registry& registry,
@@ -124,7 +112,10 @@ class KubeWatch::Impl {
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
 
-  std::mutex decode_mu_;  // one list page's JSON document in memory at a time
+  // One list page's JSON document in memory at a time, parsed by the one parser (whose buffers
+  // are sized for the largest page): per-thread parsers would each keep buffers that size.
+  std::mutex decode_mu_;
+  JsonParser page_parser_;  // guarded by decode_mu_
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
@@ -191,7 +182,9 @@ class KubeWatch::Impl::Worker {
   Outcome list();
   Outcome watch();
   bool handleEvent(std::string_view line, Outcome& verdict, std::string& error);
-  std::optional<AnyObject> decode(json& item);
+  // Returns the decoded object, or nullopt (skipped, with a warning) for another kind or a
+  // malformed object; `deep`: the object may nest deeper than kMaxObjectDepth (check it).
+  std::optional<AnyObject> decode(const JsonValue& item, bool deep);
   void setError(std::string error) {
     std::lock_guard<std::mutex> lock(mu_);
     status_.last_error = std::move(error);
@@ -216,6 +209,8 @@ class KubeWatch::Impl::Worker {
   mutable std::mutex mu_;
   WatchStatus status_;
   bool published_missing_ = false;
+  // This kind's events; trimmed after a large one (a hostile stream may send up to 64 MiB).
+  JsonParser event_parser_;
 };
 
 }  // namespace ambient_guard

@@ -5,48 +5,31 @@
 
 namespace ambient_guard {
 
-using watch_internal::json;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+// Pages up to this size (a few hundred objects of a few KiB) keep the page parser's buffers.
+constexpr size_t kKeptPageParserBytes = 8 << 20;
+// Events up to this size keep the event parser's buffers (objects are a few KiB).
+constexpr size_t kKeptEventParserBytes = 1 << 20;
+// The most items reserved ahead on a list's remainingItemCount.
+constexpr uint64_t kMaxAnnouncedItems = 1 << 20;
+
+std::string stringField(const JsonValue& j, const char* key) {
+  JsonPtr m = j.find(key);
+  return m != nullptr && m->is_string() ? m->get<std::string>() : std::string();
+}
+
+// Returns the metadata of `obj`, or null when it has none (or not an object).
+JsonValue metadataOf(const JsonValue& obj) {
+  JsonPtr meta = obj.find("metadata");
+  return meta != nullptr && meta->is_object() ? *meta : JsonValue();
+}
+
+}  // namespace
+
 namespace watch_internal {
-
-// Parses JSON, dropping while parsing the two fields that dominate real objects and that no
-// rule reads: metadata.managedFields and the last-applied-configuration annotation (a full
-// copy of the object). Returns a discarded value on malformed input; never throws.
-json parseFiltered(std::string_view text) {
-  static const json::parser_callback_t kFilter = [](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::key && parsed.is_string()) {
-      const auto& key = parsed.get_ref<const std::string&>();
-      return key != "managedFields" && key != "kubectl.kubernetes.io/last-applied-configuration";
-    }
-    return true;
-  };
-  return json::parse(text.begin(), text.end(), kFilter, /*allow_exceptions=*/false);
-}
-
-std::string stringField(const json& j, const char* key) {
-  if (!j.is_object()) {
-    return {};
-  }
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-const json& metadataOf(const json& obj) {
-  static const json kEmpty = json::object();
-  if (!obj.is_object()) {
-    return kEmpty;
-  }
-  auto it = obj.find("metadata");
-  return it != obj.end() && it->is_object() ? *it : kEmpty;
-}
-
-// Returns the message of a Status body ("" when the body is not a Status).
-std::string statusMessage(const std::string& body) {
-  json status = json::parse(body, nullptr, false);
-  std::string msg = stringField(status, "message");
-  return msg.empty() ? body.substr(0, 200) : msg;
-}
 
 // Labels rules read on objects other than Namespaces are all in Istio's domains
 // (istio.io/use-waypoint, istio.io/waypoint-for, ...). Keeping only those is what lets 100k
@@ -86,16 +69,15 @@ void compactLabels(AnyObject& obj) {
 
 using namespace watch_internal;  // NOLINT: this file implements the internals
 
-std::optional<AnyObject> KubeWatch::Impl::Worker::decode(json& item) {
+std::optional<AnyObject> KubeWatch::Impl::Worker::decode(const JsonValue& item, bool deep) {
+  if (deep && !withinDepth(item, kMaxObjectDepth)) {
+    spdlog::warn("watch {}: skipping object: nesting deeper than {}", kindName(res_.kind),
+                 kMaxObjectDepth);
+    return std::nullopt;
+  }
   // Items of built-in lists carry no apiVersion/kind (the List has them); CRD items and watch
   // event objects do.
-  if (!item.contains("apiVersion")) {
-    item["apiVersion"] = res_.apiVersion();
-  }
-  if (!item.contains("kind")) {
-    item["kind"] = std::string(kindName(res_.kind));
-  }
-  auto decoded = decodeObject(item);
+  auto decoded = decodeListItem(item, res_.apiVersion(), kindName(res_.kind));
   if (!decoded.ok()) {
     // A malformed object must not block the others; the apiserver's own validation makes
     // this rare (e.g. a CRD without a schema).
@@ -145,31 +127,41 @@ Outcome KubeWatch::Impl::Worker::list() {
                              : (r.status == 401 ? Outcome::kUnauthorized : Outcome::kError);
     }
     std::lock_guard<std::mutex> gate(owner_.decode_mu_);
-    json page = parseFiltered(r.body);
+    // The document holds copies of the strings: the body can go before the objects are decoded.
+    auto page = parseListPage(r.body, r.body.capacity() - r.body.size(), owner_.page_parser_);
     std::string().swap(r.body);
-    const json& meta = metadataOf(page);
-    auto items = page.is_object() ? page.find("items") : page.end();
-    if (page.is_discarded() || !page.is_object() ||
-        (items != page.end() && !items->is_array() && !items->is_null())) {
-      setError("list " + res_.path() + ": the response is not a List");
+    if (!page.ok()) {
+      setError("list " + res_.path() + ": " + page.error());
       return Outcome::kError;
     }
-    rv = stringField(meta, "resourceVersion");
-    cont = stringField(meta, "continue");
-    if (items != page.end() && items->is_array()) {
-      // Grow geometrically: reserving the exact size page after page moves every object
-      // listed so far once per page (quadratic in the size of the kind).
-      if (objects.capacity() < objects.size() + items->size()) {
-        objects.reserve(std::max(2 * objects.capacity(), objects.size() + items->size()));
+    rv = std::move(page->resource_version);
+    cont = std::move(page->continue_token);
+    if (const size_t n = page->items.size(); n > 0) {
+      // Room for the whole kind at once when the page says how many items follow: growing
+      // (copies of up to twice the objects) and fitting at the end (another copy) are what
+      // memory peaks at for the largest kind. Otherwise grow geometrically: reserving the
+      // exact size page after page moves every object listed so far once per page (quadratic
+      // in the size of the kind). The count is an estimate and the server's word: bounded.
+      if (objects.capacity() < objects.size() + n) {
+        const size_t announced =
+            objects.size() + n + std::min<uint64_t>(page->remaining_items, kMaxAnnouncedItems);
+        objects.reserve(std::max(2 * objects.capacity(), announced));
       }
-      for (json& item : *items) {
-        if (auto obj = decode(item)) {
+      for (const JsonValue item : page->items) {
+        if (auto obj = decode(item, page->deep)) {
           objects.push_back(std::move(*obj));
         }
       }
     }
+    // A page far larger than the usual ones leaves no buffers its size behind.
+    owner_.page_parser_.trim(kKeptPageParserBytes);
   } while (!cont.empty());
   objects.shrink_to_fit();
+  {
+    // Lists are rare once the kinds are watched: keep no buffers the size of a page between them.
+    std::lock_guard<std::mutex> gate(owner_.decode_mu_);
+    owner_.page_parser_.trim(0);
+  }
   // The status first: whoever sees the listed objects in a snapshot sees this list's status too.
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -186,14 +178,15 @@ Outcome KubeWatch::Impl::Worker::list() {
 
 bool KubeWatch::Impl::Worker::handleEvent(std::string_view line, Outcome& verdict,
                                           std::string& error) {
-  auto parsed = parseWatchEvent(line);
+  auto parsed = parseWatchEvent(line, &event_parser_);
+  event_parser_.trim(kKeptEventParserBytes);
   if (!parsed.ok()) {
     error = parsed.error();
     verdict = Outcome::kError;
     return false;
   }
   const std::string& type = parsed->type;
-  json& obj = parsed->object;
+  const JsonValue& obj = parsed->object;
   if (type == "ERROR") {
     // Usually a Status with code 410 "too old resource version" (reason Expired or Gone). The
     // code is read only when it is an integer: a malformed Status is an error, not a crash.
@@ -206,11 +199,11 @@ bool KubeWatch::Impl::Worker::handleEvent(std::string_view line, Outcome& verdic
   }
   std::string rv = stringField(metadataOf(obj), "resourceVersion");
   if (type == "ADDED" || type == "MODIFIED") {
-    if (auto decoded = decode(obj)) {
+    if (auto decoded = decode(obj, parsed->deep)) {
       owner_.push(Update{Update::Type::kPut, res_.kind, {}, std::move(decoded), {}});
     }
   } else if (type == "DELETED") {
-    const json& meta = metadataOf(obj);
+    const JsonValue meta = metadataOf(obj);
     ObjectKey key{res_.kind, stringField(meta, "namespace"), stringField(meta, "name")};
     if (res_.kind == Kind::kNamespace || res_.kind == Kind::kGatewayClass) {
       key.ns.clear();

@@ -561,16 +561,31 @@ std::string documentKind(const json& doc) {
   return (k != nullptr && k->is_string()) ? k->get<std::string>() : std::string();
 }
 
-Result<std::optional<AnyObject>> decodeObject(const json& doc, int line) {
+namespace {
+
+// decodeObject, with `api_version` and `kind` for an absent member (not for a null one) when
+// they are not null.
+Result<std::optional<AnyObject>> decodeWithDefaults(const json& doc, int line,
+                                                    const std::string_view* default_api,
+                                                    const std::string_view* default_kind) {
   if (!doc.is_object()) {
     return Error{"document is not an object"};
   }
-  JsonPtr api = member(doc, "apiVersion");
-  JsonPtr kind = member(doc, "kind");
-  if (api == nullptr || !api->is_string() || kind == nullptr || !kind->is_string()) {
+  auto text = [&](const char* key, const std::string_view* fallback) -> std::optional<std::string> {
+    JsonPtr present = doc.find(key);
+    if (present == nullptr && fallback != nullptr) {
+      return std::string(*fallback);
+    }
+    JsonPtr m = member(doc, key);
+    return m != nullptr && m->is_string() ? std::optional<std::string>(m->get<std::string>())
+                                          : std::nullopt;
+  };
+  std::optional<std::string> api = text("apiVersion", default_api);
+  std::optional<std::string> kind = text("kind", default_kind);
+  if (!api || !kind) {
     return Error{"object has no apiVersion/kind"};
   }
-  std::optional<Kind> k = kindFromApi(api->get<std::string>(), kind->get<std::string>());
+  std::optional<Kind> k = kindFromApi(*api, *kind);
   if (!k || !keepPlatformDocument(*k, doc)) {
     return std::optional<AnyObject>();
   }
@@ -600,6 +615,17 @@ Result<std::optional<AnyObject>> decodeObject(const json& doc, int line) {
     // this object, never an exception out of a request or watch thread.
     return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
   }
+}
+
+}  // namespace
+
+Result<std::optional<AnyObject>> decodeObject(const json& doc, int line) {
+  return decodeWithDefaults(doc, line, nullptr, nullptr);
+}
+
+Result<std::optional<AnyObject>> decodeListItem(const json& item, std::string_view api_version,
+                                                std::string_view kind) {
+  return decodeWithDefaults(item, 0, &api_version, &kind);
 }
 
 Result<std::optional<AnyObject>> decodeObject(const nlohmann::json& doc, int line) {

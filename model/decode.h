@@ -20,6 +20,11 @@ namespace ambient_guard {
 // (model/json_value.h) and pass the root here.
 Result<std::optional<AnyObject>> decodeObject(const JsonValue& doc, int line = 0);
 
+// Returns decodeObject of an item of a List: built-in Lists carry apiVersion and kind once, not
+// on their items, so `api_version` and `kind` stand for whichever member the item lacks.
+Result<std::optional<AnyObject>> decodeListItem(const JsonValue& item, std::string_view api_version,
+                                                std::string_view kind);
+
 // Returns decodeObject of `doc` serialised and parsed again: for objects that exist as nlohmann
 // values (converted from YAML: state files, manifests), so that they take the same decoder.
 Result<std::optional<AnyObject>> decodeObject(const nlohmann::json& doc, int line = 0);

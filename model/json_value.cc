@@ -217,14 +217,62 @@ dom::parser& threadParser() {
   return parser;
 }
 
+// Returns `text` with every integer literal that does not fit 64 bits (simdjson refuses those)
+// written as a double ("1e20" digits + ".0"), or "" when there is none. Strings are left alone.
+std::string widenBigIntegers(std::string_view text) {
+  std::string out;
+  size_t copied = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c != '-' && (c < '0' || c > '9')) {
+      continue;
+    }
+    size_t end = i;
+    bool integer = true;
+    while (end < text.size() && std::string_view("-+0123456789.eE").find(text[end]) !=
+                                    std::string_view::npos) {
+      integer = integer && std::string_view(".eE").find(text[end]) == std::string_view::npos;
+      ++end;
+    }
+    const bool negative = c == '-';
+    const size_t sign = negative ? 1 : 0;
+    const std::string_view digits = text.substr(i + sign, end - i - sign);
+    const std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
+    const bool too_big = digits.size() > limit.size() ||
+                         (digits.size() == limit.size() && digits > limit);
+    if (integer && too_big && digits.find_first_not_of("0123456789") == std::string_view::npos) {
+      out.append(text.substr(copied, end - copied)).append(".0");
+      copied = end;
+    }
+    i = end - 1;
+  }
+  if (copied == 0) {
+    return std::string();
+  }
+  out.append(text.substr(copied));
+  return out;
+}
+
 // Parses `text` into *doc; returns an empty string, or the error.
-std::string parseInto(dom::document* doc, std::string_view text, bool padded,
+std::string parseInto(dom::parser& parser, dom::document* doc, std::string_view text, bool padded,
                       const JsonParseOptions& options) {
   if (text.size() > options.max_bytes) {
     return "document too large (" + std::to_string(text.size()) + " bytes, limit " +
            std::to_string(options.max_bytes) + ")";
   }
-  dom::parser& parser = threadParser();
   const size_t depth = static_cast<size_t>(options.max_depth);
   // simdjson's depth is the number of nested arrays/objects, as ours.
   if (parser.max_depth() != depth) {
@@ -233,7 +281,14 @@ std::string parseInto(dom::document* doc, std::string_view text, bool padded,
     }
   }
   dom::element root;
-  const auto err = parser.parse_into_document(*doc, text.data(), text.size(), !padded).get(root);
+  auto err = parser.parse_into_document(*doc, text.data(), text.size(), !padded).get(root);
+  if (err == simdjson::NUMBER_ERROR && options.big_integers_as_doubles) {
+    std::string widened = widenBigIntegers(text);
+    if (!widened.empty()) {
+      widened.reserve(widened.size() + simdjson::SIMDJSON_PADDING);
+      err = parser.parse_into_document(*doc, widened.data(), widened.size(), false).get(root);
+    }
+  }
   if (!err) {
     return std::string();
   }
@@ -388,6 +443,29 @@ std::string JsonValue::dump() const {
   return toNlohmann(*this).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+bool withinDepth(const JsonValue& v, int max_depth) {
+  if (!v.is_object() && !v.is_array()) {
+    return true;
+  }
+  if (max_depth <= 0) {
+    return false;
+  }
+  if (v.is_array()) {
+    for (dom::element item : dom::array(v.element())) {
+      if (!withinDepth(JsonValue(item), max_depth - 1)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  for (dom::key_value_pair kv : dom::object(v.element())) {
+    if (!withinDepth(JsonValue(kv.value), max_depth - 1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 nlohmann::json toNlohmann(const JsonValue& v) {
   if (v.is_null()) {
     return nullptr;
@@ -500,15 +578,37 @@ Result<JsonDocument> parseJson(std::string_view text, const JsonParseOptions& op
 
 Result<JsonDocument> parseJsonPadded(std::string_view text, size_t readable_after,
                                      const JsonParseOptions& options) {
+  return JsonParser::parseWith(threadParser(), text, readable_after, options);
+}
+
+JsonParser::JsonParser() : parser_(std::make_unique<dom::parser>()) {}
+JsonParser::JsonParser(JsonParser&&) noexcept = default;
+JsonParser& JsonParser::operator=(JsonParser&&) noexcept = default;
+JsonParser::~JsonParser() = default;
+
+Result<JsonDocument> JsonParser::parse(std::string_view text, size_t readable_after,
+                                       const JsonParseOptions& options) {
+  return parseWith(*parser_, text, readable_after, options);
+}
+
+Result<JsonDocument> JsonParser::parseWith(dom::parser& parser, std::string_view text,
+                                           size_t readable_after,
+                                           const JsonParseOptions& options) {
   JsonDocument out;
   out.doc_ = takeDocument();
-  std::string error =
-      parseInto(out.doc_.get(), text, readable_after >= simdjson::SIMDJSON_PADDING, options);
+  std::string error = parseInto(parser, out.doc_.get(), text,
+                                readable_after >= simdjson::SIMDJSON_PADDING, options);
   if (!error.empty()) {
     return Error{std::move(error)};
   }
   out.parsed_ = true;
   return out;
+}
+
+void JsonParser::trim(size_t max_kept_bytes) {
+  if (parser_->capacity() > max_kept_bytes) {
+    parser_ = std::make_unique<dom::parser>();
+  }
 }
 
 }  // namespace ambient_guard

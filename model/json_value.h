@@ -126,7 +126,12 @@ class JsonPtr {
 struct JsonParseOptions {
   int max_depth = 256;  // nesting of arrays and objects
   size_t max_bytes = 64 * 1024 * 1024;
+  // Integers past 64 bits (which simdjson refuses) read as doubles, as nlohmann and Go read them:
+  // the API server writes a float64 under 1e21 without exponent (100000000000000000000).
+  bool big_integers_as_doubles = false;
 };
+
+class JsonParser;
 
 // An immutable parsed document; movable, the views into it stay valid across moves.
 class JsonDocument {
@@ -140,10 +145,36 @@ class JsonDocument {
   JsonValue root() const;
 
  private:
-  friend Result<JsonDocument> parseJsonPadded(std::string_view text, size_t readable_after,
-                                              const JsonParseOptions& options);
+  friend class JsonParser;
   std::unique_ptr<simdjson::dom::document> doc_;
   bool parsed_ = false;
+};
+
+// A parser whose buffers (about five bytes per byte of the largest text parsed so far) are
+// reused from one document to the next. parseJson keeps one per thread; own one to parse large
+// texts with (list pages) behind a lock, so that no thread keeps buffers that size. Not
+// thread-safe.
+class JsonParser {
+ public:
+  JsonParser();
+  JsonParser(JsonParser&&) noexcept;
+  JsonParser& operator=(JsonParser&&) noexcept;
+  ~JsonParser();
+
+  // Returns `text` parsed, in place when its buffer has at least simdjson::SIMDJSON_PADDING
+  // readable bytes after its end (`readable_after`), else from a padded copy. As parseJson.
+  Result<JsonDocument> parse(std::string_view text, size_t readable_after,
+                             const JsonParseOptions& options = {});
+  // Frees the buffers when they were sized for a text longer than `max_kept_bytes`.
+  void trim(size_t max_kept_bytes);
+
+ private:
+  friend Result<JsonDocument> parseJsonPadded(std::string_view text, size_t readable_after,
+                                              const JsonParseOptions& options);
+  static Result<JsonDocument> parseWith(simdjson::dom::parser& parser, std::string_view text,
+                                        size_t readable_after, const JsonParseOptions& options);
+
+  std::unique_ptr<simdjson::dom::parser> parser_;
 };
 
 // Returns the document in `text` (RFC 8259: one value, valid UTF-8), or an error
@@ -154,6 +185,10 @@ Result<JsonDocument> parseJson(std::string_view text, const JsonParseOptions& op
 // bytes after its end (a std::string with that much spare capacity): parsed in place, no copy.
 Result<JsonDocument> parseJsonPadded(std::string_view text, size_t readable_after,
                                      const JsonParseOptions& options = {});
+
+// Returns true when `v` nests at most `max_depth` arrays and objects (`v` itself counted, so a
+// scalar is within 0). Recurses at most `max_depth` calls deep.
+bool withinDepth(const JsonValue& v, int max_depth);
 
 // Returns `v` as an nlohmann value (for building patches from request objects, and for tests).
 nlohmann::json toNlohmann(const JsonValue& v);

@@ -105,6 +105,35 @@ TEST(KubeWatchHardening, AnObjectWithAnOutOfRangeNumberIsSkippedNotFatal) {
       eventually([&] { return h.store.current()->findNamespace("still-watching") != nullptr; }));
 }
 
+// A Namespace with a field nested `depth` arrays deep (Go's encoding/json, and so the API
+// server, accepts up to 10000).
+json deepNamespace(const std::string& name, int depth) {
+  json deep = json::array();
+  for (int i = 1; i < depth; ++i) {
+    deep = json::array({std::move(deep)});
+  }
+  json n = ns(name);
+  n["spec"] = {{"x", std::move(deep)}};
+  return n;
+}
+
+TEST(KubeWatchHardening, AnObjectNestedTooDeepIsSkippedNotFatal) {
+  Harness h;
+  h.server.apply(deepNamespace("listed-deep", 400));
+  h.server.apply(ns("listed"));
+  h.start();
+  ASSERT_TRUE(eventually([&] { return h.store.ready(); }));
+  auto s = h.store.current();
+  EXPECT_NE(s->findNamespace("listed"), nullptr);
+  EXPECT_EQ(s->findNamespace("listed-deep"), nullptr);
+  h.server.apply(deepNamespace("watched-deep", 400));
+  h.server.apply(ns("watched"));
+  ASSERT_TRUE(eventually([&] { return h.store.current()->findNamespace("watched") != nullptr; }));
+  EXPECT_EQ(h.store.current()->findNamespace("watched-deep"), nullptr);
+  EXPECT_EQ(h.watch->status(Kind::kNamespace).restarts, 0u);
+  EXPECT_EQ(h.watch->status(Kind::kNamespace).lists, 1u);
+}
+
 TEST(KubeWatchHardening, StaleKindsAreNamedUntilABookmarkArrives) {
   Harness h;
   h.server.setServed("networking.istio.io/envoyfilters", false);  // never stale: not installed

@@ -172,6 +172,73 @@ spec: {selector: {app: web}, ports: [{name: http, port: 80}]}
   EXPECT_GE(h.store.interner().sizes().port_lists, 1u);
 }
 
+// A Namespace or Service as kubectl leaves it (noisy: managedFields and the last-applied
+// annotation, a copy of the object) or without those two.
+nlohmann::json appliedObject(const std::string& kind, const std::string& name, bool noisy) {
+  nlohmann::json o = {
+      {"apiVersion", "v1"},
+      {"kind", kind},
+      {"metadata",
+       {{"name", name},
+        {"labels", {{"istio.io/use-waypoint", "wp"}, {"app", "web"}}},
+        {"annotations", {{"istio.io/use-waypoint-canary-weight", "20"}}}}}};
+  if (kind == "Service") {
+    o["metadata"]["namespace"] = "shop";
+    o["spec"] = {{"selector", {{"app", "web"}}}, {"ports", {{{"port", 8080}}}}};
+  }
+  if (noisy) {
+    nlohmann::json fields = nlohmann::json::object();
+    for (int i = 0; i < 500; ++i) {
+      fields["f:label-" + std::to_string(i)] = nlohmann::json::object();
+    }
+    o["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = o.dump();
+    o["metadata"]["managedFields"] = {
+        {{"manager", "kubectl"}, {"operation", "Update"}, {"fieldsV1", fields}}};
+  }
+  return o;
+}
+
+TEST(KubeWatch, ManagedFieldsAndLastAppliedChangeNothingAndAreNotKept) {
+  Harness h;
+  for (bool noisy : {true, false}) {
+    const std::string name = noisy ? "listed-noisy" : "listed-clean";
+    h.server.apply(appliedObject("Namespace", name, noisy));
+    h.server.apply(appliedObject("Service", name, noisy));
+  }
+  h.start();
+  ASSERT_TRUE(h.ready());
+  for (bool noisy : {true, false}) {
+    const std::string name = noisy ? "watched-noisy" : "watched-clean";
+    h.server.apply(appliedObject("Namespace", name, noisy));
+    h.server.apply(appliedObject("Service", name, noisy));
+  }
+  ASSERT_TRUE(eventually([&] {
+    return h.state()->find<Service>("shop", "watched-clean") != nullptr &&
+           h.state()->find<Service>("shop", "watched-noisy") != nullptr;
+  }));
+  auto s = h.state();
+  for (const char* how : {"listed", "watched"}) {
+    SCOPED_TRACE(how);
+    const Namespace* ns = s->findNamespace(std::string(how) + "-noisy");
+    const Namespace* clean_ns = s->findNamespace(std::string(how) + "-clean");
+    ASSERT_NE(ns, nullptr);
+    ASSERT_NE(clean_ns, nullptr);
+    EXPECT_EQ(ns->labels.str(), clean_ns->labels.str());
+    EXPECT_EQ(ns->labels.str(), "app=web,istio.io/use-waypoint=wp");
+    EXPECT_EQ(ns->waypoint_canary_weight.str(), "20");
+    EXPECT_EQ(ns->waypoint_canary_weight.str(), clean_ns->waypoint_canary_weight.str());
+    const Service* svc = s->find<Service>("shop", std::string(how) + "-noisy");
+    const Service* clean_svc = s->find<Service>("shop", std::string(how) + "-clean");
+    ASSERT_NE(svc, nullptr);
+    ASSERT_NE(clean_svc, nullptr);
+    EXPECT_EQ(svc->labels.str(), "istio.io/use-waypoint=wp");
+    EXPECT_EQ(svc->labels.str(), clean_svc->labels.str());
+    EXPECT_EQ(svc->selector.str(), clean_svc->selector.str());
+    EXPECT_EQ(svc->ports.vec(), clean_svc->ports.vec());
+    EXPECT_EQ(svc->waypoint_canary_weight.str(), "20");
+  }
+}
+
 TEST(KubeWatch, DisconnectResumesFromTheLastResourceVersionWithoutRelisting) {
   Harness h;
   h.server.applyYaml(kCluster);

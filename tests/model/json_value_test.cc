@@ -235,5 +235,24 @@ TEST(JsonValue, ViewsSurviveMovesAndNestedParses) {
   EXPECT_EQ(moved.root().find("k")->get<std::string>(), "v");
 }
 
+TEST(JsonValue, BigIntegersReadAsDoublesWhenAsked) {
+  JsonParseOptions widen;
+  widen.big_integers_as_doubles = true;
+  // Read as nlohmann reads them: the same values and types, integers that fit unchanged.
+  for (const char* text :
+       {"100000000000000000000", "-9223372036854775809", "[18446744073709551616,1]",
+        R"({"a":"\"100000000000000000000","b":[99999999999999999999999,-1,1e3]})",
+        "[18446744073709551615,-9223372036854775808,12345678901234567890123.5]"}) {
+    SCOPED_TRACE(text);
+    auto doc = parseJson(text, widen);
+    ASSERT_TRUE(doc.ok()) << doc.error();
+    EXPECT_EQ(doc->root().dump(), json::parse(text).dump());
+  }
+  // Refused by default (as before), and a double out of range is an error either way.
+  EXPECT_FALSE(parseJson("100000000000000000000").ok());
+  EXPECT_FALSE(parseJson("[100000000000000000000,1e400]", widen).ok());
+  EXPECT_FALSE(parseJson("[100000000000000000000", widen).ok());
+}
+
 }  // namespace
 }  // namespace ambient_guard
