@@ -6,11 +6,17 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <list>
+#include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -87,6 +93,51 @@ class TlsIo {
       }
     }
     return true;
+  }
+
+  enum class NowResult { kDone, kWouldBlock, kClosed, kOther };
+
+  // Appends what is available now (up to `max`) to `out`, never waiting: kDone when data was
+  // read, kWouldBlock when nothing is there, kOther when OpenSSL needs to write first.
+  NowResult readNow(std::string& out, size_t max) {
+    char buf[16384];
+    ERR_clear_error();
+    const int n = SSL_read(ssl_, buf, static_cast<int>(std::min(sizeof(buf), max)));
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+      return NowResult::kDone;
+    }
+    const int err = SSL_get_error(ssl_, n);
+    if (err == SSL_ERROR_WANT_READ) {
+      return NowResult::kWouldBlock;
+    }
+    if (err == SSL_ERROR_WANT_WRITE) {
+      return NowResult::kOther;
+    }
+    broken_ = err != SSL_ERROR_ZERO_RETURN;
+    return NowResult::kClosed;
+  }
+
+  // Writes `data` from `*sent` on as far as the socket takes it now, advancing `*sent`. After
+  // kWouldBlock, writeAll must go on from `*sent`: its first SSL_write repeats the one that
+  // could not complete, with the same arguments, as OpenSSL requires.
+  NowResult writeNow(std::string_view data, size_t* sent) {
+    while (*sent < data.size()) {
+      ERR_clear_error();
+      const int n = SSL_write(ssl_, data.data() + *sent,
+                              static_cast<int>(std::min<size_t>(data.size() - *sent, 1 << 20)));
+      if (n > 0) {
+        *sent += static_cast<size_t>(n);
+        continue;
+      }
+      const int err = SSL_get_error(ssl_, n);
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        return NowResult::kWouldBlock;
+      }
+      broken_ = true;
+      return NowResult::kClosed;
+    }
+    return NowResult::kDone;
   }
 
   bool handshake(Clock::time_point deadline) {
@@ -222,47 +273,193 @@ std::string pathOf(std::string_view received) {
   return std::string(line.substr(sp1 + 1, std::min(end, line.size()) - sp1 - 1));
 }
 
+// What a loop thread does with a connection after serving what had arrived.
+enum class Next { kPark, kWorker, kClose };
+
+// More than this read by a loop without a complete request goes to a worker.
+constexpr size_t kLoopReadCap = 1 << 20;
+// Requests a loop answers for one connection in a row (pipelined) before it lets a worker go on.
+constexpr int kLoopRequestBudget = 16;
+
+}  // namespace
+
+// Owned by exactly one thread at a time: a worker while it is served there, a loop thread while
+// it is parked or served there. Ends (frees the SSL object, leaves the registry, closes the
+// socket) when destroyed.
 class Connection {
  public:
-  Connection(int fd, SSL* ssl, const ConnectionLimits& limits, ConnectionHost& host)
-      : io_(fd, ssl), ssl_(ssl), limits_(limits), host_(host), fd_(fd) {}
+  Connection(int fd, SSL* ssl, const ConnectionLimits& limits, ConnectionHost& host,
+             IdleLoops* loops)
+      : io_(fd, ssl), ssl_(ssl), limits_(limits), host_(host), loops_(loops), fd_(fd) {
+    if (loops_ != nullptr) {
+      loops_->opened();
+    }
+  }
+  ~Connection() {
+    SSL_free(ssl_);
+    ERR_clear_error();
+    host_.connectionClosed(fd_);
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    if (loops_ != nullptr) {
+      loops_->closed();
+    }
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
-  void run() {
-    host_.connectionState(fd_, ConnectionState::kNew);
-    if (!io_.handshake(Clock::now() + limits_.handshake_timeout)) {
+  // On a worker, from accept: the handshake, then requests (see work()).
+  static void start(std::unique_ptr<Connection> self) {
+    Connection& c = *self;
+    c.host_.connectionState(c.fd_, ConnectionState::kNew);
+    if (!c.io_.handshake(Clock::now() + c.limits_.handshake_timeout)) {
       return;
     }
-    for (size_t served = 0; served < limits_.keep_alive_max_requests; ++served) {
-      if (!serveOne(served == 0)) {
-        break;
+    c.idle_deadline_ = Clock::now() + c.limits_.first_request_timeout;
+    work(std::move(self));
+  }
+
+  // On a worker: finishes a response a loop could not write, then serves requests until the
+  // connection ends or waits for its next request, when it is parked (a worker is free again).
+  static void work(std::unique_ptr<Connection> self) {
+    Connection& c = *self;
+    if (c.writing_) {
+      c.writing_ = false;
+      const bool written =
+          c.io_.writeAll(c.out_.data() + c.sent_, c.out_.size() - c.sent_,
+                         Clock::now() + c.limits_.write_timeout);
+      c.responded();
+      if (!written || !c.keep_ || c.io_.broken()) {
+        c.io_.close();
+        return;
       }
     }
-    io_.close();
+    while (c.served_ < c.limits_.keep_alive_max_requests) {
+      if (c.loops_ != nullptr && !c.stay_ && c.in_.empty() && !SSL_has_pending(c.ssl_) &&
+          !c.host_.draining()) {
+        IdleLoops* loops = c.loops_;
+        loops->park(std::move(self));
+        return;
+      }
+      c.stay_ = false;
+      if (!c.serveOne()) {
+        break;
+      }
+      ++c.served_;
+      c.idle_deadline_ = Clock::now() + c.limits_.keep_alive_timeout;
+    }
+    c.io_.close();
   }
+
+  // On a loop thread, when the socket is readable: reads what has arrived without waiting and
+  // answers the complete requests in it that the host answers directly. Never blocks.
+  Next serveReady() {
+    for (int budget = kLoopRequestBudget; budget > 0; --budget) {
+      const bool was_empty = in_.empty();
+      TlsIo::NowResult r = TlsIo::NowResult::kDone;
+      while (in_.size() < kLoopReadCap &&
+             (r = io_.readNow(in_, kLoopReadCap - in_.size())) == TlsIo::NowResult::kDone) {
+      }
+      if (was_empty) {
+        // Empty lines before a request line are ignored (RFC 9112 §2.2).
+        const size_t start = in_.find_first_not_of("\r\n");
+        in_.erase(0, start == std::string::npos ? in_.size() : start);
+      }
+      if (in_.empty()) {
+        if (r == TlsIo::NowResult::kClosed) {
+          return Next::kClose;
+        }
+        // Nothing for us (TLS records without data); a post-handshake message OpenSSL must
+        // answer is left to a worker.
+        stay_ = r == TlsIo::NowResult::kOther;
+        return stay_ ? Next::kWorker : Next::kPark;
+      }
+      if (request_start_ == Clock::time_point{}) {
+        request_start_ = Clock::now();
+        setState(ConnectionState::kActive);
+      }
+      // Only a complete request, framed by Content-Length and for the direct path, is answered
+      // here; serveOne, on a worker, frames what is left from the start with the same code.
+      HeadScanner scanner(limits_.http);
+      if (r != TlsIo::NowResult::kWouldBlock || scanner.scan(in_) != 200) {
+        return Next::kWorker;
+      }
+      RequestHead head = parseRequestHead(std::string_view(in_).substr(0, scanner.head_size()),
+                                          limits_.http);
+      const size_t length = static_cast<size_t>(head.content_length);
+      if (head.refuse_status != 0 || head.chunked || head.expect_continue ||
+          in_.size() - scanner.head_size() < length) {
+        return Next::kWorker;
+      }
+      const bool close = host_.draining();
+      const Answered answered =
+          host_.answer(head, std::string_view(in_).substr(scanner.head_size(), length), close,
+                       ssl_, out_);
+      if (answered == Answered::kPassed) {
+        passed_ = true;  // the worker goes straight to cpp-httplib
+        return Next::kWorker;
+      }
+      in_.erase(0, scanner.head_size() + length);
+      request_start_ = {};
+      ++served_;
+      keep_ = answered == Answered::kKeepAlive && !close;
+      sent_ = 0;
+      const TlsIo::NowResult w = io_.writeNow(out_, &sent_);
+      if (w == TlsIo::NowResult::kWouldBlock) {
+        writing_ = true;
+        return Next::kWorker;
+      }
+      responded();
+      if (w != TlsIo::NowResult::kDone || !keep_ ||
+          served_ >= limits_.keep_alive_max_requests) {
+        return Next::kClose;
+      }
+      idle_deadline_ = Clock::now() + limits_.keep_alive_timeout;
+      if (in_.empty() && !SSL_has_pending(ssl_)) {
+        return Next::kPark;
+      }
+    }
+    return Next::kWorker;  // pipelined requests keep coming: let the loop serve others
+  }
+
+  // Ends the connection from a loop thread (timed out, closed by the peer or the server).
+  void end() { io_.close(); }
+
+  int fd() const { return fd_; }
+  bool neverServed() const { return served_ == 0; }
+  Clock::time_point idleDeadline() const { return idle_deadline_; }
+
+  // Bookkeeping of the loop holding the connection (guarded by its mutex).
+  std::list<std::unique_ptr<Connection>>::iterator where_;
+  int list_ = 0;
+  bool in_epoll_ = false;
 
  private:
   // Serves one request; returns true to keep the connection for another.
-  bool serveOne(bool first) {
-    const auto idle_deadline =
-        Clock::now() + (first ? limits_.first_request_timeout : limits_.keep_alive_timeout);
-    // The first byte of a request may already be here (pipelining, or read with the last body).
+  bool serveOne() {
+    // The first byte of a request may already be here (pipelining, read with the last body, or
+    // read by a loop thread).
     while (in_.empty()) {
       // SSL_has_pending, not SSL_pending: with read-ahead the next request may sit in OpenSSL's
       // buffer as undecrypted records that poll(2) no longer sees.
-      if (!SSL_has_pending(ssl_) && !waitFor(fd_, POLLIN, idle_deadline)) {
+      if (!SSL_has_pending(ssl_) && !waitFor(fd_, POLLIN, idle_deadline_)) {
         return false;  // idle too long
       }
       setState(ConnectionState::kActive);
-      if (io_.readSome(in_, limits_.http.max_head_bytes + 1, idle_deadline) !=
+      if (io_.readSome(in_, limits_.http.max_head_bytes + 1, idle_deadline_) !=
           TlsIo::ReadResult::kData) {
         return false;
       }
       // Empty lines before a request line are ignored (RFC 9112 §2.2).
       const size_t start = in_.find_first_not_of("\r\n");
       in_.erase(0, start == std::string::npos ? in_.size() : start);
+      request_start_ = {};
     }
     setState(ConnectionState::kActive);
-    const auto deadline = Clock::now() + limits_.request_timeout;
+    // From the request's first byte, also when a loop thread read it.
+    const auto deadline = (request_start_ == Clock::time_point{} ? Clock::now() : request_start_) +
+                          limits_.request_timeout;
+    request_start_ = {};
 
     HeadScanner scanner(limits_.http);
     int scanned = 0;
@@ -330,15 +527,15 @@ class Connection {
     const std::string_view body =
         head.chunked ? std::string_view(chunked_body) : std::string_view(in_).substr(0, length);
     const bool close = host_.draining();
-    const Answered answered = host_.answer(head, body, close, ssl_, out_);
+    // A loop thread already asked the host about this request.
+    const Answered answered =
+        std::exchange(passed_, false) ? Answered::kPassed
+                                      : host_.answer(head, body, close, ssl_, out_);
     if (answered != Answered::kPassed) {
       in_.erase(0, length);
       const bool written =
           io_.writeAll(out_.data(), out_.size(), Clock::now() + limits_.write_timeout);
-      if (out_.capacity() > kKeepCapacity) {
-        std::string().swap(out_);
-      }
-      setState(ConnectionState::kIdle);
+      responded();
       return written && answered == Answered::kKeepAlive && !close && !io_.broken();
     }
 
@@ -353,6 +550,14 @@ class Connection {
     const bool ok = host_.processRequest(stream, close, closed, ssl_);
     setState(ConnectionState::kIdle);
     return ok && !closed && !close && !io_.broken();
+  }
+
+  // A direct response went out (or failed): the connection is idle again.
+  void responded() {
+    if (out_.capacity() > kKeepCapacity) {
+      std::string().swap(out_);
+    }
+    setState(ConnectionState::kIdle);
   }
 
   // Tells the host where the connection is, once per change.
@@ -409,15 +614,240 @@ class Connection {
   SSL* ssl_;
   const ConnectionLimits& limits_;
   ConnectionHost& host_;
+  IdleLoops* loops_;
   int fd_;
   ConnectionState state_ = ConnectionState::kNew;
+  size_t served_ = 0;
+  Clock::time_point idle_deadline_{};   // of the wait for the next request
+  Clock::time_point request_start_{};   // the first byte of a request a loop read, if any
+  bool passed_ = false;   // a loop found the request in in_ is for cpp-httplib
+  bool writing_ = false;  // a loop could not write all of out_: a worker goes on from sent_
+  bool keep_ = false;     // after the response in out_, the connection may serve another
+  bool stay_ = false;     // serve the next request on the worker (do not park)
+  size_t sent_ = 0;
   std::string in_;   // received and not yet consumed
   std::string out_;  // the last direct response, kept for its capacity
 };
 
-}  // namespace
+// One epoll loop thread and the connections parked there, in two lists (never served: the
+// first-request timeout; kept alive: the keep-alive timeout) each in the order they were
+// parked, so the front of each expires first.
+class IdleLoops::Loop {
+ public:
+  explicit Loop(ConnectionHost& host)
+      : host_(host),
+        epfd_(::epoll_create1(EPOLL_CLOEXEC)),
+        wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;
+    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, wake_, &ev);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Loop() {
+    stop();
+    ::close(wake_);
+    ::close(epfd_);
+  }
 
-void serveConnection(int fd, SSL_CTX* ctx, const ConnectionLimits& limits, ConnectionHost& host) {
+  void park(std::unique_ptr<Connection> c) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopping_) {
+      lock.unlock();
+      c->end();
+      return;  // closed
+    }
+    Connection* raw = c.get();
+    const Clock::time_point deadline = raw->idleDeadline();
+    raw->list_ = raw->neverServed() ? 0 : 1;
+    auto& list = parked_[raw->list_];
+    list.push_back(std::move(c));
+    raw->where_ = std::prev(list.end());
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.ptr = raw;
+    // A connection always parks in the loop of its descriptor, so after its first park it is
+    // in this epoll set, disarmed (one-shot): re-arm it.
+    int r = ::epoll_ctl(epfd_, raw->in_epoll_ ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, raw->fd(), &ev);
+    if (r != 0) {
+      r = ::epoll_ctl(epfd_, raw->in_epoll_ ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, raw->fd(), &ev);
+    }
+    if (r != 0) {
+      std::unique_ptr<Connection> failed = std::move(*raw->where_);
+      list.erase(raw->where_);
+      lock.unlock();
+      spdlog::warn("connection: epoll_ctl failed: {}", std::strerror(errno));
+      failed->end();
+      return;
+    }
+    raw->in_epoll_ = true;
+    if (deadline < wake_at_) {  // the loop sleeps past this deadline
+      wake_at_ = deadline;
+      lock.unlock();
+      wake();
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    wake();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+ private:
+  void wake() {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(wake_, &one, sizeof(one));
+  }
+
+  void run() {
+    epoll_event events[64];
+    std::vector<std::unique_ptr<Connection>> expired;
+    for (;;) {
+      int timeout = -1;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) {
+          break;
+        }
+        wake_at_ = Clock::time_point::max();
+        for (const auto& list : parked_) {
+          if (!list.empty()) {
+            wake_at_ = std::min(wake_at_, list.front()->idleDeadline());
+          }
+        }
+        if (wake_at_ != Clock::time_point::max()) {
+          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+              wake_at_ - Clock::now());
+          timeout = static_cast<int>(std::clamp<int64_t>(left.count() + 1, 0, 1 << 30));
+        }
+      }
+      const int n = ::epoll_wait(epfd_, events, 64, timeout);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        wake_at_ = Clock::time_point::min();  // awake: parking needs no wake-up
+      }
+      for (int i = 0; i < n; ++i) {
+        if (events[i].data.ptr == nullptr) {
+          uint64_t count = 0;
+          [[maybe_unused]] const ssize_t r = ::read(wake_, &count, sizeof(count));
+          continue;
+        }
+        serve(take(static_cast<Connection*>(events[i].data.ptr)));
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        const auto now = Clock::now();
+        for (auto& list : parked_) {
+          while (!list.empty() && list.front()->idleDeadline() <= now) {
+            expired.push_back(std::move(list.front()));
+            list.pop_front();
+          }
+        }
+      }
+      for (auto& c : expired) {
+        c->end();
+      }
+      expired.clear();  // closes them
+    }
+    std::list<std::unique_ptr<Connection>> left;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& list : parked_) {
+        left.splice(left.end(), list);
+      }
+    }
+    for (auto& c : left) {
+      c->end();
+    }
+  }
+
+  // Removes a parked connection whose socket is ready from its list.
+  std::unique_ptr<Connection> take(Connection* c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_ptr<Connection> owned = std::move(*c->where_);
+    parked_[c->list_].erase(c->where_);
+    return owned;
+  }
+
+  void serve(std::unique_ptr<Connection> c) {
+    Next next = Next::kClose;
+    try {
+      next = c->serveReady();
+    } catch (const std::exception& e) {
+      spdlog::error("connection: {}", e.what());
+    } catch (...) {
+      spdlog::error("connection: unknown exception");
+    }
+    switch (next) {
+      case Next::kPark:
+        park(std::move(c));
+        return;
+      case Next::kWorker: {
+        // std::function must be copyable: the job owns the connection through a raw pointer.
+        Connection* raw = c.release();
+        host_.resume([raw] { Connection::work(std::unique_ptr<Connection>(raw)); });
+        return;
+      }
+      case Next::kClose:
+        c->end();
+        return;
+    }
+  }
+
+  ConnectionHost& host_;
+  const int epfd_;
+  const int wake_;  // eventfd: a park with an earlier deadline, or stop()
+  std::thread thread_;
+  std::mutex mu_;
+  std::list<std::unique_ptr<Connection>> parked_[2];
+  Clock::time_point wake_at_ = Clock::time_point::min();  // when epoll_wait returns by itself
+  bool stopping_ = false;
+};
+
+IdleLoops::IdleLoops(size_t threads, ConnectionHost& host) {
+  for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
+    loops_.push_back(std::make_unique<Loop>(host));
+  }
+}
+
+IdleLoops::~IdleLoops() { stop(); }
+
+void IdleLoops::park(std::unique_ptr<Connection> c) {
+  Loop& loop = *loops_[static_cast<size_t>(c->fd()) % loops_.size()];
+  loop.park(std::move(c));
+}
+
+void IdleLoops::opened() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++open_;
+}
+
+void IdleLoops::closed() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (--open_ == 0) {
+    cv_.notify_all();
+  }
+}
+
+void IdleLoops::waitClosed() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return open_ == 0; });
+}
+
+void IdleLoops::stop() {
+  for (auto& loop : loops_) {
+    loop->stop();
+  }
+}
+
+void serveConnection(int fd, SSL_CTX* ctx, const ConnectionLimits& limits, ConnectionHost& host,
+                     IdleLoops* loops) {
   const int flags = ::fcntl(fd, F_GETFL, 0);
   ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   SSL* ssl = SSL_new(ctx);
@@ -426,20 +856,21 @@ void serveConnection(int fd, SSL_CTX* ctx, const ConnectionLimits& limits, Conne
     // read for the 5-byte record header and another for the rest.
     SSL_set_read_ahead(ssl, 1);
   }
-  if (ssl != nullptr && SSL_set_fd(ssl, fd) == 1) {
-    try {
-      Connection(fd, ssl, limits, host).run();
-    } catch (const std::exception& e) {
-      spdlog::error("connection: {}", e.what());
-    } catch (...) {
-      spdlog::error("connection: unknown exception");
-    }
+  if (ssl == nullptr || SSL_set_fd(ssl, fd) != 1) {
+    SSL_free(ssl);
+    ERR_clear_error();
+    host.connectionClosed(fd);
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    return;
   }
-  SSL_free(ssl);
-  ERR_clear_error();
-  host.connectionClosed(fd);
-  ::shutdown(fd, SHUT_RDWR);
-  ::close(fd);
+  try {
+    Connection::start(std::make_unique<Connection>(fd, ssl, limits, host, loops));
+  } catch (const std::exception& e) {
+    spdlog::error("connection: {}", e.what());
+  } catch (...) {
+    spdlog::error("connection: unknown exception");
+  }
 }
 
 }  // namespace ambient_guard

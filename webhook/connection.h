@@ -1,7 +1,14 @@
-// One accepted TLS connection of the webhook, served on a worker thread from the handshake to
-// the close: the TLS handshake, then each request read under hard limits and deadlines
-// (http_framing.h), answered by the host directly (the admission paths) or handed to
-// cpp-httplib's request processing, then keep-alive.
+// One accepted TLS connection of the webhook: the TLS handshake on a worker thread, then each
+// request read under hard limits and deadlines (http_framing.h), answered by the host directly
+// (the admission paths) or handed to cpp-httplib's request processing, then keep-alive.
+//
+// Between requests a connection holds no worker: it is parked in one of a few epoll loop
+// threads (IdleLoops), nginx-style. A loop reads what has arrived without waiting and answers a
+// complete request the host answers directly (the apiserver's reviews) itself; anything else (a
+// request still arriving, one for cpp-httplib, a response the socket cannot take now, a
+// refusal) goes back to a worker, which carries on with blocking reads and writes under the
+// deadlines below. A loop never waits on one socket, so a slow or hostile client stalls only
+// the worker it was handed to.
 //
 // This replaces cpp-httplib 0.11's own connection loop, which gives every read its own timeout
 // (so a client sending a byte every few seconds holds a worker for ever), lets a handshake take
@@ -18,10 +25,14 @@
 #include <openssl/ssl.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "webhook/http_framing.h"
 
@@ -48,7 +59,8 @@ enum class ConnectionState { kNew, kIdle, kActive };
 // What ConnectionHost::answer did with a request.
 enum class Answered { kPassed, kKeepAlive, kClose };
 
-// What the connection needs from the server. Called on the connection's worker thread.
+// What the connection needs from the server. Called on the thread serving the connection: a
+// worker, or a loop thread for directly answered requests; so implementations are thread-safe.
 class ConnectionHost {
  public:
   virtual ~ConnectionHost() = default;
@@ -71,10 +83,45 @@ class ConnectionHost {
   virtual void connectionClosed(int fd) = 0;
   // A request refused before cpp-httplib saw it (`path` may be empty when unknown).
   virtual void refused(std::string_view path, int status) = 0;
+  // Runs `job` on a worker thread: a parked connection that needs blocking service again.
+  virtual void resume(std::function<void()> job) = 0;
 };
 
-// Serves the connection on `fd` (accepted, blocking or not) until it ends, then frees the SSL
-// object and closes `fd`. Never throws.
-void serveConnection(int fd, SSL_CTX* ctx, const ConnectionLimits& limits, ConnectionHost& host);
+class Connection;
+
+// The loop threads where connections wait between requests (see the top of this file). Owns
+// the parked connections; thread-safe.
+class IdleLoops {
+ public:
+  // Starts `threads` loop threads (at least one).
+  IdleLoops(size_t threads, ConnectionHost& host);
+  ~IdleLoops();
+  IdleLoops(const IdleLoops&) = delete;
+  IdleLoops& operator=(const IdleLoops&) = delete;
+
+  // Takes `c`, which waits for its next request, until its socket is readable or its idle
+  // deadline passes. Called by the connection.
+  void park(std::unique_ptr<Connection> c);
+  // Counts connections from serveConnection to their close.
+  void opened();
+  void closed();
+  // Returns once no connection is open.
+  void waitClosed();
+  // Closes the connections still parked and joins the loop threads. Idempotent.
+  void stop();
+
+ private:
+  class Loop;
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t open_ = 0;
+};
+
+// Serves the connection on `fd` (accepted, blocking or not): the handshake and requests on this
+// thread; between requests it is parked in `loops` (nullptr: it waits on this thread). Frees
+// the SSL object and closes `fd` when the connection ends. Never throws.
+void serveConnection(int fd, SSL_CTX* ctx, const ConnectionLimits& limits, ConnectionHost& host,
+                     IdleLoops* loops = nullptr);
 
 }  // namespace ambient_guard
