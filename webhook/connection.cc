@@ -333,6 +333,7 @@ class Connection {
         c.io_.close();
         return;
       }
+      c.idle_deadline_ = Clock::now() + c.limits_.keep_alive_timeout;
     }
     while (c.served_ < c.limits_.keep_alive_max_requests) {
       if (c.loops_ != nullptr && !c.stay_ && c.in_.empty() && !SSL_has_pending(c.ssl_) &&
@@ -349,6 +350,17 @@ class Connection {
       c.idle_deadline_ = Clock::now() + c.limits_.keep_alive_timeout;
     }
     c.io_.close();
+  }
+
+  // On a worker, for a connection a loop thread handed back. Never throws.
+  static void resume(Connection* c) {
+    try {
+      work(std::unique_ptr<Connection>(c));
+    } catch (const std::exception& e) {
+      spdlog::error("connection: {}", e.what());
+    } catch (...) {
+      spdlog::error("connection: unknown exception");
+    }
   }
 
   // On a loop thread, when the socket is readable: reads what has arrived without waiting and
@@ -791,7 +803,7 @@ class IdleLoops::Loop {
       case Next::kWorker: {
         // std::function must be copyable: the job owns the connection through a raw pointer.
         Connection* raw = c.release();
-        host_.resume([raw] { Connection::work(std::unique_ptr<Connection>(raw)); });
+        host_.resume([raw] { Connection::resume(raw); });
         return;
       }
       case Next::kClose:
