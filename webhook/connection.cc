@@ -367,41 +367,58 @@ class Connection {
   // answers the complete requests in it that the host answers directly. Never blocks.
   Next serveReady() {
     for (int budget = kLoopRequestBudget; budget > 0; --budget) {
-      const bool was_empty = in_.empty();
-      TlsIo::NowResult r = TlsIo::NowResult::kDone;
-      while (in_.size() < kLoopReadCap &&
-             (r = io_.readNow(in_, kLoopReadCap - in_.size())) == TlsIo::NowResult::kDone) {
-      }
-      if (was_empty) {
-        // Empty lines before a request line are ignored (RFC 9112 §2.2).
-        const size_t start = in_.find_first_not_of("\r\n");
-        in_.erase(0, start == std::string::npos ? in_.size() : start);
-      }
-      if (in_.empty()) {
-        if (r == TlsIo::NowResult::kClosed) {
-          return Next::kClose;
-        }
-        // Nothing for us (TLS records without data); a post-handshake message OpenSSL must
-        // answer is left to a worker.
-        stay_ = r == TlsIo::NowResult::kOther;
-        return stay_ ? Next::kWorker : Next::kPark;
-      }
-      if (request_start_ == Clock::time_point{}) {
-        request_start_ = Clock::now();
-        setState(ConnectionState::kActive);
-      }
-      // Only a complete request, framed by Content-Length and for the direct path, is answered
-      // here; serveOne, on a worker, frames what is left from the start with the same code.
+      // Reads until the request at the front of in_ is whole (usually after one read) or
+      // nothing more has arrived. Only a whole request framed by Content-Length is answered
+      // here; for anything else serveOne, on a worker, frames in_ again with the same code.
       HeadScanner scanner(limits_.http);
-      if (r != TlsIo::NowResult::kWouldBlock || scanner.scan(in_) != 200) {
-        return Next::kWorker;
-      }
-      RequestHead head = parseRequestHead(std::string_view(in_).substr(0, scanner.head_size()),
-                                          limits_.http);
-      const size_t length = static_cast<size_t>(head.content_length);
-      if (head.refuse_status != 0 || head.chunked || head.expect_continue ||
-          in_.size() - scanner.head_size() < length) {
-        return Next::kWorker;
+      RequestHead head;
+      bool framed = false;
+      size_t length = 0;
+      bool drained = false;
+      for (;;) {
+        if (!in_.empty()) {
+          if (request_start_ == Clock::time_point{}) {
+            request_start_ = Clock::now();
+            setState(ConnectionState::kActive);
+          }
+          if (!framed) {
+            const int scanned = scanner.scan(in_);
+            if (scanned != 0 && scanned != 200) {
+              return Next::kWorker;  // refused there
+            }
+            if (scanned == 200) {
+              head = parseRequestHead(std::string_view(in_).substr(0, scanner.head_size()),
+                                      limits_.http);
+              if (head.refuse_status != 0 || head.chunked || head.expect_continue) {
+                return Next::kWorker;
+              }
+              framed = true;
+              length = static_cast<size_t>(head.content_length);
+            }
+          }
+          if (framed && in_.size() - scanner.head_size() >= length) {
+            break;
+          }
+        }
+        if (drained || in_.size() >= kLoopReadCap) {
+          return in_.empty() ? Next::kPark : Next::kWorker;
+        }
+        const bool was_empty = in_.empty();
+        const TlsIo::NowResult r = io_.readNow(in_, kLoopReadCap - in_.size());
+        if (r == TlsIo::NowResult::kClosed) {
+          return in_.empty() ? Next::kClose : Next::kWorker;
+        }
+        if (r == TlsIo::NowResult::kOther) {
+          // OpenSSL must write first (a post-handshake message): a worker waits for that.
+          stay_ = true;
+          return Next::kWorker;
+        }
+        drained = r == TlsIo::NowResult::kWouldBlock;
+        if (was_empty) {
+          // Empty lines before a request line are ignored (RFC 9112 §2.2).
+          const size_t start = in_.find_first_not_of("\r\n");
+          in_.erase(0, start == std::string::npos ? in_.size() : start);
+        }
       }
       const bool close = host_.draining();
       const Answered answered =
@@ -675,22 +692,20 @@ class IdleLoops::Loop {
     auto& list = parked_[raw->list_];
     list.push_back(std::move(c));
     raw->where_ = std::prev(list.end());
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
-    ev.data.ptr = raw;
-    // A connection always parks in the loop of its descriptor, so after its first park it is
-    // in this epoll set, disarmed (one-shot): re-arm it.
-    int r = ::epoll_ctl(epfd_, raw->in_epoll_ ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, raw->fd(), &ev);
-    if (r != 0) {
-      r = ::epoll_ctl(epfd_, raw->in_epoll_ ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, raw->fd(), &ev);
-    }
-    if (r != 0) {
-      std::unique_ptr<Connection> failed = std::move(*raw->where_);
-      list.erase(raw->where_);
-      lock.unlock();
-      spdlog::warn("connection: epoll_ctl failed: {}", std::strerror(errno));
-      failed->end();
-      return;
+    // Level-triggered: a connection the loop parks again after serving it stays in the epoll
+    // set, so its next request costs no epoll_ctl. One handed to a worker left it (serve()).
+    if (!raw->in_epoll_) {
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLRDHUP;
+      ev.data.ptr = raw;
+      if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, raw->fd(), &ev) != 0) {
+        std::unique_ptr<Connection> failed = std::move(*raw->where_);
+        list.erase(raw->where_);
+        lock.unlock();
+        spdlog::warn("connection: epoll_ctl failed: {}", std::strerror(errno));
+        failed->end();
+        return;
+      }
     }
     raw->in_epoll_ = true;
     if (deadline < wake_at_) {  // the loop sleeps past this deadline
@@ -801,6 +816,10 @@ class IdleLoops::Loop {
         park(std::move(c));
         return;
       case Next::kWorker: {
+        // Out of the epoll set while a worker has it: no event may name it until it is parked
+        // again (then it is added anew).
+        ::epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd(), nullptr);
+        c->in_epoll_ = false;
         // std::function must be copyable: the job owns the connection through a raw pointer.
         Connection* raw = c.release();
         host_.resume([raw] { Connection::resume(raw); });
