@@ -3,7 +3,7 @@
 // (the admission paths) or handed to cpp-httplib's request processing, then keep-alive.
 //
 // Between requests a connection holds no worker: it is parked in one of a few epoll loop
-// threads (IdleLoops), nginx-style. A loop reads what has arrived without waiting and answers a
+// threads (IdleLoops, idle_loops.h), nginx-style. A loop reads what has arrived without waiting and answers a
 // complete request the host answers directly (the apiserver's reviews) itself; anything else (a
 // request still arriving, one for cpp-httplib, a response the socket cannot take now, a
 // refusal) goes back to a worker, which carries on with blocking reads and writes under the
@@ -13,7 +13,7 @@
 // This replaces cpp-httplib 0.11's own connection loop, which gives every read its own timeout
 // (so a client sending a byte every few seconds holds a worker for ever), lets a handshake take
 // as long as each step keeps within the read timeout, and polls idle keep-alive connections
-// every 10 ms. Here every wait is one poll(2) on the socket (no select: descriptors above
+// every 10 ms. Here every wait of a worker is one poll(2) on the socket (no select: descriptors above
 // FD_SETSIZE are fine) bounded by a deadline for the whole phase:
 // - handshake: `handshake_timeout` from accept;
 // - a new connection's first request must start within `first_request_timeout`;
@@ -25,14 +25,10 @@
 #include <openssl/ssl.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "webhook/http_framing.h"
 
@@ -87,36 +83,7 @@ class ConnectionHost {
   virtual void resume(std::function<void()> job) = 0;
 };
 
-class Connection;
-
-// The loop threads where connections wait between requests (see the top of this file). Owns
-// the parked connections; thread-safe.
-class IdleLoops {
- public:
-  // Starts `threads` loop threads (at least one).
-  IdleLoops(size_t threads, ConnectionHost& host);
-  ~IdleLoops();
-  IdleLoops(const IdleLoops&) = delete;
-  IdleLoops& operator=(const IdleLoops&) = delete;
-
-  // Takes `c`, which waits for its next request, until its socket is readable or its idle
-  // deadline passes. Called by the connection.
-  void park(std::unique_ptr<Connection> c);
-  // Counts connections from serveConnection to their close.
-  void opened();
-  void closed();
-  // Returns once no connection is open.
-  void waitClosed();
-  // Closes the connections still parked and joins the loop threads. Idempotent.
-  void stop();
-
- private:
-  class Loop;
-  std::vector<std::unique_ptr<Loop>> loops_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  size_t open_ = 0;
-};
+class IdleLoops;
 
 // Serves the connection on `fd` (accepted, blocking or not): the handshake and requests on this
 // thread; between requests it is parked in `loops` (nullptr: it waits on this thread). Frees

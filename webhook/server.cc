@@ -20,6 +20,7 @@
 
 #include "webhook/client_auth.h"
 #include "webhook/connection.h"
+#include "webhook/idle_loops.h"
 #include "webhook/direct_response.h"
 
 namespace ambient_guard {
