@@ -13,8 +13,8 @@
 // This replaces cpp-httplib 0.11's own connection loop, which gives every read its own timeout
 // (so a client sending a byte every few seconds holds a worker for ever), lets a handshake take
 // as long as each step keeps within the read timeout, and polls idle keep-alive connections
-// every 10 ms. Here every wait of a worker is one poll(2) on the socket (no select: descriptors above
-// FD_SETSIZE are fine) bounded by a deadline for the whole phase:
+// every 10 ms. Here every wait of a worker is one poll(2) on the socket (no select: descriptors
+// above FD_SETSIZE are fine) bounded by a deadline for the whole phase:
 // - handshake: `handshake_timeout` from accept;
 // - a new connection's first request must start within `first_request_timeout`;
 // - a kept-alive connection may idle for `keep_alive_timeout` between requests;
