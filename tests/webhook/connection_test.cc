@@ -124,6 +124,41 @@ TEST_F(ConnectionTest, IdleKeepAliveConnectionsHoldNoWorker) {
   EXPECT_LT(threadCount(), before + 10);
 }
 
+TEST_F(ConnectionTest, MaxConnectionsCountsParkedConnections) {
+  ServerOptions o;
+  o.max_connections = 4;
+  auto s = start(o);
+  std::vector<std::unique_ptr<TlsClient>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(std::make_unique<TlsClient>(s->port(), ca_));
+    expectDecided(*clients.back(), "allow-authorizationpolicy.json", true);
+  }
+  // Every worker is free, but a fifth open connection is one too many: the longest idle goes.
+  TlsClient fifth(s->port(), ca_);
+  ASSERT_TRUE(fifth.connected()) << fifth.error();
+  expectDecided(fifth, "deny-peerauthentication-disable.json", false);
+  ASSERT_TRUE(clients[0]->readable(5000)) << "the longest idle connection is still open";
+  EXPECT_TRUE(clients[0]->closedByServer());
+  for (size_t i = 1; i < clients.size(); ++i) {
+    expectDecided(*clients[i], "allow-authorizationpolicy.json", true);
+  }
+  auto page = fifth.request("GET", "/metrics", "", "");
+  ASSERT_TRUE(page.has_value());
+  EXPECT_NE(page->body.find("ambient_guard_connections_evicted_total 1\n"), std::string::npos);
+}
+
+TEST_F(ConnectionTest, KeepAliveMaxRequestsStillCounts) {
+  ServerOptions o;
+  o.keep_alive_max_requests = 3;
+  auto s = start(o);
+  TlsClient c(s->port(), ca_);
+  ASSERT_TRUE(c.connected()) << c.error();
+  for (int i = 0; i < 3; ++i) {
+    expectDecided(c, "allow-authorizationpolicy.json", true);
+  }
+  EXPECT_TRUE(c.closedByServer());
+}
+
 TEST_F(ConnectionTest, ParkedConnectionsKeepTheirIdleDeadlines) {
   ServerOptions o;
   o.keep_alive_timeout = std::chrono::seconds(1);
