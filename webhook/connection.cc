@@ -275,6 +275,9 @@ using Next = ParkedConnection::Next;
 
 // More than this read by a loop without a complete request goes to a worker.
 constexpr size_t kLoopReadCap = 1 << 20;
+// A request with a larger body is read and decided on a worker: the review of a big object
+// (etcd allows ~1.5 MiB) takes milliseconds, which the loop's other connections would wait.
+constexpr size_t kLoopMaxBody = 256 * 1024;
 // Requests a loop answers for one connection in a row (pipelined) before it lets a worker go on.
 constexpr int kLoopRequestBudget = 16;
 
@@ -384,11 +387,12 @@ class Connection final : public ParkedConnection {
             if (scanned == 200) {
               head = parseRequestHead(std::string_view(in_).substr(0, scanner.head_size()),
                                       limits_.http);
-              if (head.refuse_status != 0 || head.chunked || head.expect_continue) {
+              length = static_cast<size_t>(head.content_length);
+              if (head.refuse_status != 0 || head.chunked || head.expect_continue ||
+                  length > kLoopMaxBody) {
                 return Next::kWorker;
               }
               framed = true;
-              length = static_cast<size_t>(head.content_length);
             }
           }
           if (framed && in_.size() - scanner.head_size() >= length) {

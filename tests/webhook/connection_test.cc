@@ -202,6 +202,21 @@ TEST_F(ConnectionTest, ABodyInTwoWritesIsAnsweredByAWorker) {
   expectDecided(c, "allow-authorizationpolicy.json", true);  // and kept alive
 }
 
+TEST_F(ConnectionTest, ABigReviewIsAnsweredByAWorker) {
+  auto s = start();
+  TlsClient c(s->port(), ca_);
+  ASSERT_TRUE(c.connected()) << c.error();
+  expectDecided(c, "allow-authorizationpolicy.json", true);  // now parked
+  json review = json::parse(example("allow-authorizationpolicy.json"));
+  review["request"]["object"]["metadata"]["annotations"]["example.com/big"] =
+      std::string(400 * 1024, 'x');  // past what a loop decides itself
+  auto r = c.request("POST", "/validate", review.dump());
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["response"]["allowed"], true) << r->body;
+  expectDecided(c, "deny-peerauthentication-disable.json", false);  // and kept alive
+}
+
 TEST_F(ConnectionTest, PipelinedReviewsAreAnsweredInOrder) {
   auto s = start();
   TlsClient c(s->port(), ca_);
