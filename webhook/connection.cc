@@ -11,8 +11,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <utility>
 
 #include <spdlog/spdlog.h>
+
+#include "webhook/idle_loops.h"
 
 namespace ambient_guard {
 namespace {
@@ -87,6 +91,51 @@ class TlsIo {
       }
     }
     return true;
+  }
+
+  enum class NowResult { kDone, kWouldBlock, kClosed, kOther };
+
+  // Appends what is available now (up to `max`) to `out`, never waiting: kDone when data was
+  // read, kWouldBlock when nothing is there, kOther when OpenSSL needs to write first.
+  NowResult readNow(std::string& out, size_t max) {
+    char buf[16384];
+    ERR_clear_error();
+    const int n = SSL_read(ssl_, buf, static_cast<int>(std::min(sizeof(buf), max)));
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+      return NowResult::kDone;
+    }
+    const int err = SSL_get_error(ssl_, n);
+    if (err == SSL_ERROR_WANT_READ) {
+      return NowResult::kWouldBlock;
+    }
+    if (err == SSL_ERROR_WANT_WRITE) {
+      return NowResult::kOther;
+    }
+    broken_ = err != SSL_ERROR_ZERO_RETURN;
+    return NowResult::kClosed;
+  }
+
+  // Writes `data` from `*sent` on as far as the socket takes it now, advancing `*sent`. After
+  // kWouldBlock, writeAll must go on from `*sent`: its first SSL_write repeats the one that
+  // could not complete, with the same arguments, as OpenSSL requires.
+  NowResult writeNow(std::string_view data, size_t* sent) {
+    while (*sent < data.size()) {
+      ERR_clear_error();
+      const int n = SSL_write(ssl_, data.data() + *sent,
+                              static_cast<int>(std::min<size_t>(data.size() - *sent, 1 << 20)));
+      if (n > 0) {
+        *sent += static_cast<size_t>(n);
+        continue;
+      }
+      const int err = SSL_get_error(ssl_, n);
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        return NowResult::kWouldBlock;
+      }
+      broken_ = true;
+      return NowResult::kClosed;
+    }
+    return NowResult::kDone;
   }
 
   bool handshake(Clock::time_point deadline) {
@@ -222,47 +271,216 @@ std::string pathOf(std::string_view received) {
   return std::string(line.substr(sp1 + 1, std::min(end, line.size()) - sp1 - 1));
 }
 
-class Connection {
- public:
-  Connection(int fd, SSL* ssl, const ConnectionLimits& limits, ConnectionHost& host)
-      : io_(fd, ssl), ssl_(ssl), limits_(limits), host_(host), fd_(fd) {}
+using Next = ParkedConnection::Next;
 
-  void run() {
-    host_.connectionState(fd_, ConnectionState::kNew);
-    if (!io_.handshake(Clock::now() + limits_.handshake_timeout)) {
+// More than this read by a loop without a complete request goes to a worker.
+constexpr size_t kLoopReadCap = 1 << 20;
+// A request with a larger body is read and decided on a worker: the review of a big object
+// (etcd allows ~1.5 MiB) takes milliseconds, which the loop's other connections would wait.
+constexpr size_t kLoopMaxBody = 256 * 1024;
+// Requests a loop answers for one connection in a row (pipelined) before it lets a worker go on.
+constexpr int kLoopRequestBudget = 16;
+
+}  // namespace
+
+// Owned by exactly one thread at a time: a worker while it is served there, a loop thread while
+// it is parked or served there. Ends (frees the SSL object, leaves the registry, closes the
+// socket) when destroyed.
+class Connection final : public ParkedConnection {
+ public:
+  Connection(int fd, SSL* ssl, const ConnectionLimits& limits, ConnectionHost& host,
+             IdleLoops* loops)
+      : io_(fd, ssl), ssl_(ssl), limits_(limits), host_(host), loops_(loops), fd_(fd) {
+    if (loops_ != nullptr) {
+      loops_->opened();
+    }
+  }
+  ~Connection() override {
+    SSL_free(ssl_);
+    ERR_clear_error();
+    host_.connectionClosed(fd_);
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    if (loops_ != nullptr) {
+      loops_->closed();
+    }
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // On a worker, from accept: the handshake, then requests (see work()).
+  static void start(std::unique_ptr<Connection> self) {
+    Connection& c = *self;
+    c.host_.connectionState(c.fd_, ConnectionState::kNew);
+    if (!c.io_.handshake(Clock::now() + c.limits_.handshake_timeout)) {
       return;
     }
-    for (size_t served = 0; served < limits_.keep_alive_max_requests; ++served) {
-      if (!serveOne(served == 0)) {
+    c.idle_deadline_ = Clock::now() + c.limits_.first_request_timeout;
+    work(std::move(self));
+  }
+
+  // On a worker: finishes a response a loop could not write, then serves requests until the
+  // connection ends or waits for its next request, when it is parked (a worker is free again).
+  static void work(std::unique_ptr<Connection> self) {
+    Connection& c = *self;
+    if (c.writing_) {
+      c.writing_ = false;
+      const bool written =
+          c.io_.writeAll(c.out_.data() + c.sent_, c.out_.size() - c.sent_,
+                         Clock::now() + c.limits_.write_timeout);
+      c.responded();
+      if (!written || !c.keep_ || c.io_.broken()) {
+        c.io_.close();
+        return;
+      }
+      c.idle_deadline_ = Clock::now() + c.limits_.keep_alive_timeout;
+    }
+    while (c.served_ < c.limits_.keep_alive_max_requests) {
+      if (c.loops_ != nullptr && !c.stay_ && c.in_.empty() && !SSL_has_pending(c.ssl_) &&
+          !c.host_.draining()) {
+        IdleLoops* loops = c.loops_;
+        loops->park(std::move(self));
+        return;
+      }
+      c.stay_ = false;
+      if (!c.serveOne()) {
         break;
       }
+      ++c.served_;
+      c.idle_deadline_ = Clock::now() + c.limits_.keep_alive_timeout;
     }
-    io_.close();
+    c.io_.close();
   }
+
+  void resume(std::unique_ptr<ParkedConnection> self) override {
+    try {
+      work(std::unique_ptr<Connection>(static_cast<Connection*>(self.release())));
+    } catch (const std::exception& e) {
+      spdlog::error("connection: {}", e.what());
+    } catch (...) {
+      spdlog::error("connection: unknown exception");
+    }
+  }
+
+  // Answers the complete requests that have arrived that the host answers directly.
+  Next serveReady() override {
+    for (int budget = kLoopRequestBudget; budget > 0; --budget) {
+      // Reads until the request at the front of in_ is whole (usually after one read) or
+      // nothing more has arrived. Only a whole request framed by Content-Length is answered
+      // here; for anything else serveOne, on a worker, frames in_ again with the same code.
+      HeadScanner scanner(limits_.http);
+      RequestHead head;
+      bool framed = false;
+      size_t length = 0;
+      bool drained = false;
+      for (;;) {
+        if (!in_.empty()) {
+          if (request_start_ == Clock::time_point{}) {
+            request_start_ = Clock::now();
+            setState(ConnectionState::kActive);
+          }
+          if (!framed) {
+            const int scanned = scanner.scan(in_);
+            if (scanned != 0 && scanned != 200) {
+              return Next::kWorker;  // refused there
+            }
+            if (scanned == 200) {
+              head = parseRequestHead(std::string_view(in_).substr(0, scanner.head_size()),
+                                      limits_.http);
+              length = static_cast<size_t>(head.content_length);
+              if (head.refuse_status != 0 || head.chunked || head.expect_continue ||
+                  length > kLoopMaxBody) {
+                return Next::kWorker;
+              }
+              framed = true;
+            }
+          }
+          if (framed && in_.size() - scanner.head_size() >= length) {
+            break;
+          }
+        }
+        if (drained || in_.size() >= kLoopReadCap) {
+          return in_.empty() ? Next::kPark : Next::kWorker;
+        }
+        const bool was_empty = in_.empty();
+        const TlsIo::NowResult r = io_.readNow(in_, kLoopReadCap - in_.size());
+        if (r == TlsIo::NowResult::kClosed) {
+          return in_.empty() ? Next::kClose : Next::kWorker;
+        }
+        if (r == TlsIo::NowResult::kOther) {
+          // OpenSSL must write first (a post-handshake message): a worker waits for that.
+          stay_ = true;
+          return Next::kWorker;
+        }
+        drained = r == TlsIo::NowResult::kWouldBlock;
+        if (was_empty) {
+          // Empty lines before a request line are ignored (RFC 9112 §2.2).
+          const size_t start = in_.find_first_not_of("\r\n");
+          in_.erase(0, start == std::string::npos ? in_.size() : start);
+        }
+      }
+      const bool close = host_.draining();
+      const Answered answered =
+          host_.answer(head, std::string_view(in_).substr(scanner.head_size(), length), close,
+                       ssl_, out_);
+      if (answered == Answered::kPassed) {
+        passed_ = true;  // the worker goes straight to cpp-httplib
+        return Next::kWorker;
+      }
+      in_.erase(0, scanner.head_size() + length);
+      request_start_ = {};
+      ++served_;
+      keep_ = answered == Answered::kKeepAlive && !close;
+      sent_ = 0;
+      const TlsIo::NowResult w = io_.writeNow(out_, &sent_);
+      if (w == TlsIo::NowResult::kWouldBlock) {
+        writing_ = true;
+        return Next::kWorker;
+      }
+      responded();
+      if (w != TlsIo::NowResult::kDone || !keep_ ||
+          served_ >= limits_.keep_alive_max_requests) {
+        return Next::kClose;
+      }
+      idle_deadline_ = Clock::now() + limits_.keep_alive_timeout;
+      if (in_.empty() && !SSL_has_pending(ssl_)) {
+        return Next::kPark;
+      }
+    }
+    return Next::kWorker;  // pipelined requests keep coming: let the loop serve others
+  }
+
+  void end() override { io_.close(); }
+  int fd() const override { return fd_; }
+  bool neverServed() const override { return served_ == 0; }
+  Clock::time_point idleDeadline() const override { return idle_deadline_; }
 
  private:
   // Serves one request; returns true to keep the connection for another.
-  bool serveOne(bool first) {
-    const auto idle_deadline =
-        Clock::now() + (first ? limits_.first_request_timeout : limits_.keep_alive_timeout);
-    // The first byte of a request may already be here (pipelining, or read with the last body).
+  bool serveOne() {
+    // The first byte of a request may already be here (pipelining, read with the last body, or
+    // read by a loop thread).
     while (in_.empty()) {
       // SSL_has_pending, not SSL_pending: with read-ahead the next request may sit in OpenSSL's
       // buffer as undecrypted records that poll(2) no longer sees.
-      if (!SSL_has_pending(ssl_) && !waitFor(fd_, POLLIN, idle_deadline)) {
+      if (!SSL_has_pending(ssl_) && !waitFor(fd_, POLLIN, idle_deadline_)) {
         return false;  // idle too long
       }
       setState(ConnectionState::kActive);
-      if (io_.readSome(in_, limits_.http.max_head_bytes + 1, idle_deadline) !=
+      if (io_.readSome(in_, limits_.http.max_head_bytes + 1, idle_deadline_) !=
           TlsIo::ReadResult::kData) {
         return false;
       }
       // Empty lines before a request line are ignored (RFC 9112 §2.2).
       const size_t start = in_.find_first_not_of("\r\n");
       in_.erase(0, start == std::string::npos ? in_.size() : start);
+      request_start_ = {};
     }
     setState(ConnectionState::kActive);
-    const auto deadline = Clock::now() + limits_.request_timeout;
+    // From the request's first byte, also when a loop thread read it.
+    const auto deadline = (request_start_ == Clock::time_point{} ? Clock::now() : request_start_) +
+                          limits_.request_timeout;
+    request_start_ = {};
 
     HeadScanner scanner(limits_.http);
     int scanned = 0;
@@ -330,15 +548,15 @@ class Connection {
     const std::string_view body =
         head.chunked ? std::string_view(chunked_body) : std::string_view(in_).substr(0, length);
     const bool close = host_.draining();
-    const Answered answered = host_.answer(head, body, close, ssl_, out_);
+    // A loop thread already asked the host about this request.
+    const Answered answered =
+        std::exchange(passed_, false) ? Answered::kPassed
+                                      : host_.answer(head, body, close, ssl_, out_);
     if (answered != Answered::kPassed) {
       in_.erase(0, length);
       const bool written =
           io_.writeAll(out_.data(), out_.size(), Clock::now() + limits_.write_timeout);
-      if (out_.capacity() > kKeepCapacity) {
-        std::string().swap(out_);
-      }
-      setState(ConnectionState::kIdle);
+      responded();
       return written && answered == Answered::kKeepAlive && !close && !io_.broken();
     }
 
@@ -353,6 +571,14 @@ class Connection {
     const bool ok = host_.processRequest(stream, close, closed, ssl_);
     setState(ConnectionState::kIdle);
     return ok && !closed && !close && !io_.broken();
+  }
+
+  // A direct response went out (or failed): the connection is idle again.
+  void responded() {
+    if (out_.capacity() > kKeepCapacity) {
+      std::string().swap(out_);
+    }
+    setState(ConnectionState::kIdle);
   }
 
   // Tells the host where the connection is, once per change.
@@ -409,15 +635,23 @@ class Connection {
   SSL* ssl_;
   const ConnectionLimits& limits_;
   ConnectionHost& host_;
+  IdleLoops* loops_;
   int fd_;
   ConnectionState state_ = ConnectionState::kNew;
+  size_t served_ = 0;
+  Clock::time_point idle_deadline_{};   // of the wait for the next request
+  Clock::time_point request_start_{};   // the first byte of a request a loop read, if any
+  bool passed_ = false;   // a loop found the request in in_ is for cpp-httplib
+  bool writing_ = false;  // a loop could not write all of out_: a worker goes on from sent_
+  bool keep_ = false;     // after the response in out_, the connection may serve another
+  bool stay_ = false;     // serve the next request on the worker (do not park)
+  size_t sent_ = 0;
   std::string in_;   // received and not yet consumed
   std::string out_;  // the last direct response, kept for its capacity
 };
 
-}  // namespace
-
-void serveConnection(int fd, SSL_CTX* ctx, const ConnectionLimits& limits, ConnectionHost& host) {
+void serveConnection(int fd, SSL_CTX* ctx, const ConnectionLimits& limits, ConnectionHost& host,
+                     IdleLoops* loops) {
   const int flags = ::fcntl(fd, F_GETFL, 0);
   ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   SSL* ssl = SSL_new(ctx);
@@ -426,20 +660,21 @@ void serveConnection(int fd, SSL_CTX* ctx, const ConnectionLimits& limits, Conne
     // read for the 5-byte record header and another for the rest.
     SSL_set_read_ahead(ssl, 1);
   }
-  if (ssl != nullptr && SSL_set_fd(ssl, fd) == 1) {
-    try {
-      Connection(fd, ssl, limits, host).run();
-    } catch (const std::exception& e) {
-      spdlog::error("connection: {}", e.what());
-    } catch (...) {
-      spdlog::error("connection: unknown exception");
-    }
+  if (ssl == nullptr || SSL_set_fd(ssl, fd) != 1) {
+    SSL_free(ssl);
+    ERR_clear_error();
+    host.connectionClosed(fd);
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    return;
   }
-  SSL_free(ssl);
-  ERR_clear_error();
-  host.connectionClosed(fd);
-  ::shutdown(fd, SHUT_RDWR);
-  ::close(fd);
+  try {
+    Connection::start(std::make_unique<Connection>(fd, ssl, limits, host, loops));
+  } catch (const std::exception& e) {
+    spdlog::error("connection: {}", e.what());
+  } catch (...) {
+    spdlog::error("connection: unknown exception");
+  }
 }
 
 }  // namespace ambient_guard

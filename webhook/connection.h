@@ -1,13 +1,20 @@
-// One accepted TLS connection of the webhook, served on a worker thread from the handshake to
-// the close: the TLS handshake, then each request read under hard limits and deadlines
-// (http_framing.h), answered by the host directly (the admission paths) or handed to
-// cpp-httplib's request processing, then keep-alive.
+// One accepted TLS connection of the webhook: the TLS handshake on a worker thread, then each
+// request read under hard limits and deadlines (http_framing.h), answered by the host directly
+// (the admission paths) or handed to cpp-httplib's request processing, then keep-alive.
+//
+// Between requests a connection holds no worker: it is parked in one of a few epoll loop
+// threads (IdleLoops, idle_loops.h), nginx-style. A loop reads what has arrived without waiting and answers a
+// complete request the host answers directly (the apiserver's reviews) itself; anything else (a
+// request still arriving, one for cpp-httplib, a response the socket cannot take now, a
+// refusal) goes back to a worker, which carries on with blocking reads and writes under the
+// deadlines below. A loop never waits on one socket, so a slow or hostile client stalls only
+// the worker it was handed to.
 //
 // This replaces cpp-httplib 0.11's own connection loop, which gives every read its own timeout
 // (so a client sending a byte every few seconds holds a worker for ever), lets a handshake take
 // as long as each step keeps within the read timeout, and polls idle keep-alive connections
-// every 10 ms. Here every wait is one poll(2) on the socket (no select: descriptors above
-// FD_SETSIZE are fine) bounded by a deadline for the whole phase:
+// every 10 ms. Here every wait of a worker is one poll(2) on the socket (no select: descriptors
+// above FD_SETSIZE are fine) bounded by a deadline for the whole phase:
 // - handshake: `handshake_timeout` from accept;
 // - a new connection's first request must start within `first_request_timeout`;
 // - a kept-alive connection may idle for `keep_alive_timeout` between requests;
@@ -48,7 +55,8 @@ enum class ConnectionState { kNew, kIdle, kActive };
 // What ConnectionHost::answer did with a request.
 enum class Answered { kPassed, kKeepAlive, kClose };
 
-// What the connection needs from the server. Called on the connection's worker thread.
+// What the connection needs from the server. Called on the thread serving the connection: a
+// worker, or a loop thread for directly answered requests; so implementations are thread-safe.
 class ConnectionHost {
  public:
   virtual ~ConnectionHost() = default;
@@ -71,10 +79,16 @@ class ConnectionHost {
   virtual void connectionClosed(int fd) = 0;
   // A request refused before cpp-httplib saw it (`path` may be empty when unknown).
   virtual void refused(std::string_view path, int status) = 0;
+  // Runs `job` on a worker thread: a parked connection that needs blocking service again.
+  virtual void resume(std::function<void()> job) = 0;
 };
 
-// Serves the connection on `fd` (accepted, blocking or not) until it ends, then frees the SSL
-// object and closes `fd`. Never throws.
-void serveConnection(int fd, SSL_CTX* ctx, const ConnectionLimits& limits, ConnectionHost& host);
+class IdleLoops;
+
+// Serves the connection on `fd` (accepted, blocking or not): the handshake and requests on this
+// thread; between requests it is parked in `loops` (nullptr: it waits on this thread). Frees
+// the SSL object and closes `fd` when the connection ends. Never throws.
+void serveConnection(int fd, SSL_CTX* ctx, const ConnectionLimits& limits, ConnectionHost& host,
+                     IdleLoops* loops = nullptr);
 
 }  // namespace ambient_guard

@@ -20,6 +20,7 @@
 
 #include "webhook/client_auth.h"
 #include "webhook/connection.h"
+#include "webhook/idle_loops.h"
 #include "webhook/direct_response.h"
 
 namespace ambient_guard {
@@ -28,8 +29,9 @@ using Clock = std::chrono::steady_clock;
 
 // Open connections, by socket, with where each is in its life. A connection is registered by its
 // worker before the handshake and removed before its socket is closed, so while an fd is here it
-// is still ours and the server may shut it down to wake its worker: to drain, and to make room
-// when every worker is taken.
+// is still ours and the server may shut it down to wake whoever waits on it (its worker, or the
+// loop thread it is parked in): to drain, and to make room when every worker is taken or more
+// than `max_connections` are open.
 class ConnectionRegistry {
  public:
   ConnectionRegistry(size_t max_connections, const std::atomic<size_t>& backlog, Metrics& metrics)
@@ -37,13 +39,15 @@ class ConnectionRegistry {
 
   void setState(int fd, ConnectionState state) {
     std::lock_guard<std::mutex> lock(mu_);
-    Entry& e = fds_[fd];
+    const auto [it, added] = fds_.try_emplace(fd);
+    Entry& e = it->second;
     if (e.state != state || e.since == Clock::time_point{}) {
       e.state = state;
       e.since = Clock::now();
     }
     if (state != ConnectionState::kActive) {
-      relieveLocked();
+      // A new connection is what room is made for, not a victim.
+      relieveLocked(added ? fd : -1);
     }
   }
   void remove(int fd) {
@@ -84,14 +88,17 @@ class ConnectionRegistry {
     bool closing = false;
   };
 
-  void relieveLocked() {
-    const size_t waiting = backlog_.load();
+  // Idle connections do not hold workers (they wait in the loop threads), so the limit is also
+  // enforced on the number open: each one above it is treated as one waiting for a worker.
+  void relieveLocked(int spare = -1) {
+    const size_t waiting = std::max(
+        backlog_.load(), fds_.size() > max_connections_ ? fds_.size() - max_connections_ : 0);
     size_t closed = 0;
     while (closing_ < waiting) {
       auto victim = fds_.end();
       for (auto it = fds_.begin(); it != fds_.end(); ++it) {
         const Entry& e = it->second;
-        if (e.closing || e.state == ConnectionState::kActive) {
+        if (e.closing || e.state == ConnectionState::kActive || it->first == spare) {
           continue;
         }
         if (victim == fds_.end() || rank(e) < rank(victim->second)) {
@@ -147,14 +154,20 @@ class ConnectionRegistry {
 
 namespace {
 
-// A worker pool that grows to `max` threads as connections arrive and keeps them: a connection
-// holds its worker from accept to close, so a fixed small pool would make new connections wait
-// behind idle ones. When every worker is taken, `backlog` counts the connections waiting and
-// `on_backlog` asks the registry to close idle connections for them.
+// A worker pool that grows to `max` threads as connections need them and keeps them: a
+// connection holds a worker for its handshake and while a request is read, processed or written
+// (blocking, under deadlines); between requests it waits in the loop threads (IdleLoops). When
+// every worker is taken, `backlog` counts the connections waiting and `on_backlog` asks the
+// registry to close idle connections for them. Shutting down waits until `loops` has no open
+// connection: until then they may come back from the loops for a worker.
 class ElasticTaskQueue final : public httplib::TaskQueue {
  public:
-  ElasticTaskQueue(size_t max, std::atomic<size_t>& backlog, std::function<void()> on_backlog)
-      : max_(std::max<size_t>(max, 1)), backlog_(backlog), on_backlog_(std::move(on_backlog)) {}
+  ElasticTaskQueue(size_t max, std::atomic<size_t>& backlog, std::function<void()> on_backlog,
+                   IdleLoops& loops)
+      : max_(std::max<size_t>(max, 1)),
+        backlog_(backlog),
+        on_backlog_(std::move(on_backlog)),
+        loops_(loops) {}
 
   void enqueue(std::function<void()> fn) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -170,6 +183,7 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
   }
 
   void shutdown() override {
+    loops_.waitClosed();
     {
       std::lock_guard<std::mutex> lock(mu_);
       shutdown_ = true;
@@ -208,6 +222,7 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
   const size_t max_;
   std::atomic<size_t>& backlog_;
   std::function<void()> on_backlog_;
+  IdleLoops& loops_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
@@ -222,8 +237,8 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
 class TlsServer final : public httplib::SSLServer {
  public:
   TlsServer(const std::function<bool(SSL_CTX&)>& setup, const ConnectionLimits& limits,
-            ConnectionHost& host)
-      : httplib::SSLServer(setup), limits_(limits), host_(host) {}
+            ConnectionHost& host, IdleLoops& loops)
+      : httplib::SSLServer(setup), limits_(limits), host_(host), loops_(loops) {}
 
   void raiseBacklog(int backlog) {
     const socket_t s = svr_sock_;
@@ -248,12 +263,13 @@ class TlsServer final : public httplib::SSLServer {
 
  private:
   bool process_and_close_socket(socket_t sock) override {
-    serveConnection(sock, ssl_context(), limits_, host_);
+    serveConnection(sock, ssl_context(), limits_, host_, &loops_);
     return true;
   }
 
   const ConnectionLimits& limits_;
   ConnectionHost& host_;
+  IdleLoops& loops_;
 };
 
 // Returns true for "application/json", any case, with or without parameters.
@@ -309,23 +325,26 @@ class WebhookServer::Impl final : public ConnectionHost {
         connections_(connections),
         client_policy_(client_policy),
         backlog_(backlog),
+        loops_(std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4), *this),
         server_(
             [&certs, client_policy](SSL_CTX& ctx) {
               return configureServerTls(&ctx, &certs) &&
                      (client_policy == nullptr || client_policy->configure(&ctx));
             },
-            limits_, *this) {
+            limits_, *this, loops_) {
     configure();
   }
 
   bool valid() const { return server_.is_valid(); }
   TlsServer& server() { return server_; }
+  IdleLoops& loops() { return loops_; }
 
   // ConnectionHost
   void connectionState(int fd, ConnectionState state) override {
     connections_.setState(fd, state);
   }
   void connectionClosed(int fd) override { connections_.remove(fd); }
+  void resume(std::function<void()> job) override { pool_.load()->enqueue(std::move(job)); }
   bool draining() const override { return draining_.load(); }
   bool processRequest(httplib::Stream& stream, bool close_connection, bool& connection_closed,
                       SSL* ssl) override {
@@ -383,7 +402,10 @@ class WebhookServer::Impl final : public ConnectionHost {
   void configure() {
     const size_t max_connections = options_.max_connections;
     server_.new_task_queue = [this, max_connections] {
-      return new ElasticTaskQueue(max_connections, backlog_, [this] { connections_.relieve(); });
+      auto* pool = new ElasticTaskQueue(
+          max_connections, backlog_, [this] { connections_.relieve(); }, loops_);
+      pool_.store(pool);
+      return pool;
     };
     // Only the Keep-Alive response header and the body limit of cpp-httplib's own settings
     // still matter: serveConnection does the reading, waiting and timing.
@@ -521,6 +543,10 @@ class WebhookServer::Impl final : public ConnectionHost {
   ConnectionRegistry& connections_;
   const ClientPolicy* client_policy_;
   std::atomic<size_t>& backlog_;
+  // Where connections wait between requests; parks them until cpp-httplib's pool (pool_, alive
+  // while serve() runs) has shut down, which waits for every connection to close.
+  IdleLoops loops_;
+  std::atomic<ElasticTaskQueue*> pool_{nullptr};
   TlsServer server_;
 };
 
@@ -567,7 +593,9 @@ Result<int> WebhookServer::bind() {
 
 void WebhookServer::serve() {
   impl_->server().listen_after_bind();
-  // cpp-httplib returns once every worker ended, i.e. every connection is closed.
+  // cpp-httplib returns once every worker ended and (ElasticTaskQueue::shutdown) every
+  // connection is closed; the loop threads are idle.
+  impl_->loops().stop();
   std::lock_guard<std::mutex> lock(reaper_mu_);
   if (reaper_.joinable()) {
     reaper_.join();

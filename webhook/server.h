@@ -4,9 +4,12 @@
 // Routes: POST /validate, POST /mutate, GET /healthz, GET /readyz (503 until the cluster state is
 // ready, while it is stale, and while draining), GET /metrics. Connections are read under the
 // limits and deadlines of connection.h; the admission paths are answered directly from the
-// framed request (direct_response.h), the rest by cpp-httplib. One thread per open connection,
-// from a pool that grows to `max_connections`; when all are taken, idle connections are closed
-// for new ones (those that never sent a request first). Keep-alive outlives the apiserver's 90 s idle connections.
+// framed request (direct_response.h), the rest by cpp-httplib. A connection holds a worker thread
+// (from a pool that grows to `max_connections`) for its handshake and while a request is read,
+// processed or written; between requests it waits in a few epoll loop threads, which answer
+// complete admission requests themselves. At most `max_connections` are open: past that, or
+// when every worker is taken, idle connections are closed for new ones (those that never sent a
+// request first). Keep-alive outlives the apiserver's 90 s idle connections.
 // shutdown() (any thread, e.g. on SIGTERM) stops accepting, closes idle keep-alive connections,
 // lets in-flight requests finish, and then serve() returns.
 #pragma once
@@ -41,7 +44,7 @@ struct ServerOptions {
   std::chrono::seconds write_timeout{10};  // for each response
   std::chrono::milliseconds handshake_timeout{10000};      // TLS handshake, from accept
   std::chrono::milliseconds first_request_timeout{10000};  // new connection to first request
-  size_t max_connections = 512;  // worker threads; each open connection holds one
+  size_t max_connections = 512;  // open connections, and worker threads
   // Mutual TLS: with a CA file, clients must present a certificate it signed; with names, its CN
   // or a DNS SAN must be one of them.
   std::string client_ca_file;

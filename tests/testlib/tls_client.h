@@ -115,6 +115,7 @@ class TlsClient {
   TlsClient& operator=(const TlsClient&) = delete;
 
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
   const std::string& error() const { return error_; }
 
   // Returns the serial number (hex) of the certificate the server presented.
