@@ -1,5 +1,6 @@
 #include "model/json_value.h"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <cstring>
@@ -117,6 +118,11 @@ simdjson::error_code visit(od::value v, int depth, int max_depth) {
   return simdjson::SUCCESS;
 }
 
+// visit() recurses once per level; past this many it stops, and the error's offset is unknown.
+// Deeper limits (the watch reads streams up to 10240 levels) would need more stack than a thread
+// is sure to have, sanitizer builds included; a hostile document must never overflow it.
+constexpr int kMaxLocateDepth = 256;
+
 // Returns the offset where on-demand parsing of `text` first fails, or -1 when unknown.
 long locateError(std::string_view text, int max_depth) {
   const simdjson::padded_string padded(text);
@@ -141,7 +147,11 @@ long locateError(std::string_view text, int max_depth) {
     od::value v;
     e = doc.get_value().get(v);
     if (!e) {
-      e = visit(v, 1, max_depth);
+      const int limit = std::min(max_depth, kMaxLocateDepth);
+      e = visit(v, 1, limit);
+      if (e == simdjson::DEPTH_ERROR && limit < max_depth) {
+        return -1;  // deeper than the walk goes: the parser's error, without a position
+      }
     }
   } else if (t == od::json_type::string) {
     e = doc.get_string().error();
