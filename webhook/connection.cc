@@ -54,49 +54,41 @@ class TlsIo {
 
   // Appends what is available (up to `max`) to `out`.
   ReadResult readSome(std::string& out, size_t max, Clock::time_point deadline) {
-    char buf[16384];
     for (;;) {
-      ERR_clear_error();
-      const int n = SSL_read(ssl_, buf, static_cast<int>(std::min(sizeof(buf), max)));
-      if (n > 0) {
-        out.append(buf, static_cast<size_t>(n));
+      const NowResult r = readNow(out, max);
+      if (r == NowResult::kDone) {
         return ReadResult::kData;
       }
-      const int err = SSL_get_error(ssl_, n);
-      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-        if (!waitFor(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
-          return ReadResult::kTimeout;
-        }
-        continue;
+      if (r == NowResult::kClosed) {
+        return ReadResult::kClosed;
       }
-      broken_ = err != SSL_ERROR_ZERO_RETURN;
-      return ReadResult::kClosed;
+      if (!waitFor(fd_, r == NowResult::kWantRead ? POLLIN : POLLOUT, deadline)) {
+        return ReadResult::kTimeout;
+      }
     }
   }
 
   bool writeAll(const char* data, size_t size, Clock::time_point deadline) {
-    while (size > 0) {
-      ERR_clear_error();
-      const int n = SSL_write(ssl_, data, static_cast<int>(std::min<size_t>(size, 1 << 20)));
-      if (n > 0) {
-        data += n;
-        size -= static_cast<size_t>(n);
-        continue;
+    size_t sent = 0;
+    for (;;) {
+      const NowResult r = writeNow(std::string_view(data, size), &sent);
+      if (r == NowResult::kDone) {
+        return true;
       }
-      const int err = SSL_get_error(ssl_, n);
-      if ((err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) ||
-          !waitFor(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
+      if (r == NowResult::kClosed ||
+          !waitFor(fd_, r == NowResult::kWantRead ? POLLIN : POLLOUT, deadline)) {
         broken_ = true;
         return false;
       }
     }
-    return true;
   }
 
-  enum class NowResult { kDone, kWouldBlock, kClosed, kOther };
+  // What a read or write that never waits did: kWantRead / kWantWrite name what the socket must
+  // become (readable, writable) before OpenSSL can go on.
+  enum class NowResult { kDone, kWantRead, kWantWrite, kClosed };
 
   // Appends what is available now (up to `max`) to `out`, never waiting: kDone when data was
-  // read, kWouldBlock when nothing is there, kOther when OpenSSL needs to write first.
+  // read, kWantRead when nothing is there, kWantWrite when OpenSSL needs to write first.
   NowResult readNow(std::string& out, size_t max) {
     char buf[16384];
     ERR_clear_error();
@@ -107,18 +99,18 @@ class TlsIo {
     }
     const int err = SSL_get_error(ssl_, n);
     if (err == SSL_ERROR_WANT_READ) {
-      return NowResult::kWouldBlock;
+      return NowResult::kWantRead;
     }
     if (err == SSL_ERROR_WANT_WRITE) {
-      return NowResult::kOther;
+      return NowResult::kWantWrite;
     }
     broken_ = err != SSL_ERROR_ZERO_RETURN;
     return NowResult::kClosed;
   }
 
   // Writes `data` from `*sent` on as far as the socket takes it now, advancing `*sent`. After
-  // kWouldBlock, writeAll must go on from `*sent`: its first SSL_write repeats the one that
-  // could not complete, with the same arguments, as OpenSSL requires.
+  // kWantRead / kWantWrite, writeAll must go on from `*sent`: its first SSL_write repeats the one
+  // that could not complete, with the same arguments, as OpenSSL requires.
   NowResult writeNow(std::string_view data, size_t* sent) {
     while (*sent < data.size()) {
       ERR_clear_error();
@@ -130,7 +122,7 @@ class TlsIo {
       }
       const int err = SSL_get_error(ssl_, n);
       if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-        return NowResult::kWouldBlock;
+        return err == SSL_ERROR_WANT_READ ? NowResult::kWantRead : NowResult::kWantWrite;
       }
       broken_ = true;
       return NowResult::kClosed;
@@ -407,16 +399,14 @@ class Connection final : public ParkedConnection {
         if (r == TlsIo::NowResult::kClosed) {
           return in_.empty() ? Next::kClose : Next::kWorker;
         }
-        if (r == TlsIo::NowResult::kOther) {
+        if (r == TlsIo::NowResult::kWantWrite) {
           // OpenSSL must write first (a post-handshake message): a worker waits for that.
           stay_ = true;
           return Next::kWorker;
         }
-        drained = r == TlsIo::NowResult::kWouldBlock;
+        drained = r == TlsIo::NowResult::kWantRead;
         if (was_empty) {
-          // Empty lines before a request line are ignored (RFC 9112 §2.2).
-          const size_t start = in_.find_first_not_of("\r\n");
-          in_.erase(0, start == std::string::npos ? in_.size() : start);
+          dropEmptyLines();
         }
       }
       const bool close = host_.draining();
@@ -433,7 +423,7 @@ class Connection final : public ParkedConnection {
       keep_ = answered == Answered::kKeepAlive && !close;
       sent_ = 0;
       const TlsIo::NowResult w = io_.writeNow(out_, &sent_);
-      if (w == TlsIo::NowResult::kWouldBlock) {
+      if (w == TlsIo::NowResult::kWantRead || w == TlsIo::NowResult::kWantWrite) {
         writing_ = true;
         return Next::kWorker;
       }
@@ -471,9 +461,7 @@ class Connection final : public ParkedConnection {
           TlsIo::ReadResult::kData) {
         return false;
       }
-      // Empty lines before a request line are ignored (RFC 9112 §2.2).
-      const size_t start = in_.find_first_not_of("\r\n");
-      in_.erase(0, start == std::string::npos ? in_.size() : start);
+      dropEmptyLines();
       request_start_ = {};
     }
     setState(ConnectionState::kActive);
@@ -573,6 +561,12 @@ class Connection final : public ParkedConnection {
     return ok && !closed && !close && !io_.broken();
   }
 
+  // Empty lines before a request line are ignored (RFC 9112 §2.2).
+  void dropEmptyLines() {
+    const size_t start = in_.find_first_not_of("\r\n");
+    in_.erase(0, start == std::string::npos ? in_.size() : start);
+  }
+
   // A direct response went out (or failed): the connection is idle again.
   void responded() {
     if (out_.capacity() > kKeepCapacity) {
@@ -660,16 +654,13 @@ void serveConnection(int fd, SSL_CTX* ctx, const ConnectionLimits& limits, Conne
     // read for the 5-byte record header and another for the rest.
     SSL_set_read_ahead(ssl, 1);
   }
-  if (ssl == nullptr || SSL_set_fd(ssl, fd) != 1) {
-    SSL_free(ssl);
-    ERR_clear_error();
-    host.connectionClosed(fd);
-    ::shutdown(fd, SHUT_RDWR);
-    ::close(fd);
-    return;
-  }
   try {
-    Connection::start(std::make_unique<Connection>(fd, ssl, limits, host, loops));
+    // From here the connection owns `fd` and `ssl`: destroying it frees and closes them.
+    auto connection = std::make_unique<Connection>(fd, ssl, limits, host, loops);
+    if (ssl == nullptr || SSL_set_fd(ssl, fd) != 1) {
+      return;
+    }
+    Connection::start(std::move(connection));
   } catch (const std::exception& e) {
     spdlog::error("connection: {}", e.what());
   } catch (...) {

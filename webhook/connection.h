@@ -3,12 +3,12 @@
 // (the admission paths) or handed to cpp-httplib's request processing, then keep-alive.
 //
 // Between requests a connection holds no worker: it is parked in one of a few epoll loop
-// threads (IdleLoops, idle_loops.h), nginx-style. A loop reads what has arrived without waiting and answers a
-// complete request the host answers directly (the apiserver's reviews) itself; anything else (a
-// request still arriving, one for cpp-httplib, a response the socket cannot take now, a
-// refusal) goes back to a worker, which carries on with blocking reads and writes under the
-// deadlines below. A loop never waits on one socket, so a slow or hostile client stalls only
-// the worker it was handed to.
+// threads (IdleLoops, idle_loops.h), nginx-style. A loop reads what has arrived without waiting
+// and answers a complete request the host answers directly (the apiserver's reviews) itself;
+// anything else (a request still arriving, one for cpp-httplib, a response the socket cannot
+// take now, a refusal) goes back to a worker, which carries on with blocking reads and writes
+// under the deadlines below. A loop never waits on one socket, so a slow or hostile client
+// stalls only the worker it was handed to.
 //
 // This replaces cpp-httplib 0.11's own connection loop, which gives every read its own timeout
 // (so a client sending a byte every few seconds holds a worker for ever), lets a handshake take
