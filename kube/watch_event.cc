@@ -7,11 +7,6 @@
 namespace ambient_guard {
 namespace {
 
-std::string stringField(const JsonValue& j, const char* key) {
-  JsonPtr m = j.find(key);
-  return m != nullptr && m->is_string() ? m->get<std::string>() : std::string();
-}
-
 // Returns an integer `code` (a Status's HTTP code), or 0 when it is absent, not an integer
 // (a string, a float) or out of range: a malformed Status must not throw out of the watch.
 int codeOf(const JsonValue& status) {
@@ -71,7 +66,7 @@ Result<WatchEvent> parseWatchEvent(std::string_view line, JsonParser* parser) {
   if (!root.is_object()) {
     return Error{"malformed watch event"};
   }
-  event.type = stringField(root, "type");
+  event.type = stringMember(root, "type");
   JsonPtr object = root.find("object");
   if (object == nullptr || !object->is_object()) {
     return Error{"watch event without an object"};
@@ -79,8 +74,8 @@ Result<WatchEvent> parseWatchEvent(std::string_view line, JsonParser* parser) {
   event.object = *object;
   if (event.type == "ERROR") {
     event.code = codeOf(event.object);
-    event.reason = stringField(event.object, "reason");
-    event.message = stringField(event.object, "message");
+    event.reason = stringMember(event.object, "reason");
+    event.message = stringMember(event.object, "message");
   }
   return event;
 }
@@ -94,8 +89,8 @@ Result<ListPage> parseListPage(std::string_view body, size_t readable_after, Jso
     return Error{"the response is not a List"};
   }
   if (JsonPtr meta = root.find("metadata"); meta != nullptr && meta->is_object()) {
-    page.resource_version = stringField(*meta, "resourceVersion");
-    page.continue_token = stringField(*meta, "continue");
+    page.resource_version = stringMember(*meta, "resourceVersion");
+    page.continue_token = stringMember(*meta, "continue");
     if (JsonPtr n = meta->find("remainingItemCount"); n != nullptr && n->is_number_integer()) {
       page.remaining_items = n->is_number_unsigned() ? n->get<uint64_t>()
                                                      : std::max<int64_t>(0, n->get<int64_t>());
@@ -110,7 +105,7 @@ Result<ListPage> parseListPage(std::string_view body, size_t readable_after, Jso
 
 std::string statusMessage(std::string_view body) {
   auto doc = parseJson(body);
-  std::string msg = doc.ok() ? stringField(doc->root(), "message") : std::string();
+  std::string msg = doc.ok() ? stringMember(doc->root(), "message") : std::string();
   return msg.empty() ? std::string(body.substr(0, 200)) : msg;
 }
 

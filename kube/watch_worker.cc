@@ -16,11 +16,6 @@ constexpr size_t kKeptEventParserBytes = 1 << 20;
 // The most items reserved ahead on a list's remainingItemCount.
 constexpr uint64_t kMaxAnnouncedItems = 1 << 20;
 
-std::string stringField(const JsonValue& j, const char* key) {
-  JsonPtr m = j.find(key);
-  return m != nullptr && m->is_string() ? m->get<std::string>() : std::string();
-}
-
 // Returns the metadata of `obj`, or null when it has none (or not an object).
 JsonValue metadataOf(const JsonValue& obj) {
   JsonPtr meta = obj.find("metadata");
@@ -197,14 +192,14 @@ bool KubeWatch::Impl::Worker::handleEvent(std::string_view line, Outcome& verdic
         (code == 410 || reason == "Expired" || reason == "Gone") ? Outcome::kGone : Outcome::kError;
     return false;
   }
-  std::string rv = stringField(metadataOf(obj), "resourceVersion");
+  std::string rv = stringMember(metadataOf(obj), "resourceVersion");
   if (type == "ADDED" || type == "MODIFIED") {
     if (auto decoded = decode(obj, parsed->deep)) {
       owner_.push(Update{Update::Type::kPut, res_.kind, {}, std::move(decoded), {}});
     }
   } else if (type == "DELETED") {
     const JsonValue meta = metadataOf(obj);
-    ObjectKey key{res_.kind, stringField(meta, "namespace"), stringField(meta, "name")};
+    ObjectKey key{res_.kind, stringMember(meta, "namespace"), stringMember(meta, "name")};
     if (res_.kind == Kind::kNamespace || res_.kind == Kind::kGatewayClass) {
       key.ns.clear();
     }

@@ -8,6 +8,7 @@
 
 #include "model/decode_platform.h"
 #include "model/decode_platform_util.h"
+#include "model/rfc3339.h"
 
 namespace ambient_guard {
 namespace {
@@ -556,10 +557,7 @@ AnyObject decodeKind(Kind kind, const json& doc) {
 
 }  // namespace
 
-std::string documentKind(const json& doc) {
-  JsonPtr k = member(doc, "kind");
-  return (k != nullptr && k->is_string()) ? k->get<std::string>() : std::string();
-}
+std::string documentKind(const json& doc) { return stringMember(doc, "kind"); }
 
 namespace {
 
@@ -645,70 +643,13 @@ std::string documentKind(const nlohmann::json& doc) {
 }
 
 std::optional<int64_t> parseRfc3339(std::string_view text) {
-  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), as Go's time.RFC3339 reads it (what
-  // metav1.Time is decoded with); the fraction is ignored, an offset is applied.
-  auto digits = [&](size_t pos, size_t n, int& out) {
-    if (pos + n > text.size()) {
-      return false;
-    }
-    out = 0;
-    for (size_t i = pos; i < pos + n; ++i) {
-      if (text[i] < '0' || text[i] > '9') {
-        return false;
-      }
-      out = out * 10 + (text[i] - '0');
-    }
-    return true;
-  };
-  auto at = [&](size_t pos, char c) { return pos < text.size() && text[pos] == c; };
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!digits(0, 4, year) || !at(4, '-') || !digits(5, 2, month) || !at(7, '-') ||
-      !digits(8, 2, day) || !(at(10, 'T') || at(10, 't')) || !digits(11, 2, hour) ||
-      !at(13, ':') || !digits(14, 2, minute) || !at(16, ':') || !digits(17, 2, second)) {
+  auto micros = parseRfc3339Micros(text, /*lenient=*/false);
+  if (!micros.ok()) {
     return std::nullopt;
   }
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (month < 1 || month > 12 || day < 1 ||
-      day > kDays[month - 1] + (month == 2 && leap ? 1 : 0) || hour > 23 || minute > 59 ||
-      second > 59) {
-    return std::nullopt;
-  }
-  size_t pos = 19;
-  if (at(pos, '.')) {
-    const size_t start = ++pos;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      ++pos;
-    }
-    if (pos == start) {
-      return std::nullopt;
-    }
-  }
-  int64_t offset = 0;
-  if (at(pos, 'Z') || at(pos, 'z')) {
-    ++pos;
-  } else if (at(pos, '+') || at(pos, '-')) {
-    int oh = 0, om = 0;
-    if (!digits(pos + 1, 2, oh) || !at(pos + 3, ':') || !digits(pos + 4, 2, om) || oh > 23 ||
-        om > 59) {
-      return std::nullopt;
-    }
-    offset = (text[pos] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-    pos += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != text.size()) {
-    return std::nullopt;
-  }
-  // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-  const int y = year - (month <= 2 ? 1 : 0);
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const int yoe = y - era * 400;
-  const int doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const int64_t days = static_cast<int64_t>(era) * 146097 + doe - 719468;
-  return days * 86400 + hour * 3600 + minute * 60 + second - offset;
+  // Whole seconds, rounded down (the fraction is dropped, also before 1970).
+  const int64_t us = *micros;
+  return us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
 }
 
 }  // namespace ambient_guard

@@ -449,6 +449,11 @@ std::vector<std::pair<std::string, JsonValue>> JsonValue::items() const {
   return out;
 }
 
+std::string stringMember(const JsonValue& v, std::string_view key) {
+  JsonPtr m = v.find(key);
+  return m != nullptr && m->is_string() ? std::string(m->string_view()) : std::string();
+}
+
 std::string JsonValue::dump() const {
   return toNlohmann(*this).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

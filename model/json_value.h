@@ -190,6 +190,10 @@ Result<JsonDocument> parseJsonPadded(std::string_view text, size_t readable_afte
 // scalar is within 0). Recurses at most `max_depth` calls deep.
 bool withinDepth(const JsonValue& v, int max_depth);
 
+// Returns the member `key` of `v` when it is a string, else "" (absent, another type, or `v` not
+// an object): for fields read leniently, where a wrong type is not an error.
+std::string stringMember(const JsonValue& v, std::string_view key);
+
 // Returns `v` as an nlohmann value (for building patches from request objects, and for tests).
 nlohmann::json toNlohmann(const JsonValue& v);
 

@@ -11,14 +11,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string stringField(const JsonValue& j, const char* key) {
-  JsonPtr m = j.find(key);
-  return m && m->is_string() ? std::string(m->string_view()) : std::string();
-}
-
 std::string metadataName(const JsonValue& obj) {
   JsonPtr meta = obj.find("metadata");
-  return meta && meta->is_object() ? stringField(*meta, "name") : std::string();
+  return meta && meta->is_object() ? stringMember(*meta, "name") : std::string();
 }
 
 std::optional<Operation> parseOperation(std::string_view op) {
@@ -91,8 +86,8 @@ Result<AdmissionRequest> parseAdmissionReview(std::string_view body, size_t read
   if (!doc.is_object()) {
     return Error{"the body is not an AdmissionReview object"};
   }
-  const std::string api_version = stringField(doc, "apiVersion");
-  const std::string kind = stringField(doc, "kind");
+  const std::string api_version = stringMember(doc, "apiVersion");
+  const std::string kind = stringMember(doc, "kind");
   if (api_version != kAdmissionApiVersion || kind != "AdmissionReview") {
     return Error{"expected apiVersion admission.k8s.io/v1, kind AdmissionReview; got \"" +
                  api_version + "\", \"" + kind + "\""};
@@ -102,25 +97,25 @@ Result<AdmissionRequest> parseAdmissionReview(std::string_view body, size_t read
     return Error{"AdmissionReview has no request"};
   }
   const JsonValue r = *rit;
-  req.uid = stringField(r, "uid");
+  req.uid = stringMember(r, "uid");
   if (req.uid.empty()) {
     return Error{"request.uid is missing"};
   }
   if (JsonPtr k = r.find("kind"); k && k->is_object()) {
-    req.kind.group = stringField(*k, "group");
-    req.kind.version = stringField(*k, "version");
-    req.kind.kind = stringField(*k, "kind");
+    req.kind.group = stringMember(*k, "group");
+    req.kind.version = stringMember(*k, "version");
+    req.kind.kind = stringMember(*k, "kind");
   }
-  req.sub_resource = stringField(r, "subResource");
-  req.name = stringField(r, "name");
-  req.ns = stringField(r, "namespace");
-  req.operation = stringField(r, "operation");
+  req.sub_resource = stringMember(r, "subResource");
+  req.name = stringMember(r, "name");
+  req.ns = stringMember(r, "namespace");
+  req.operation = stringMember(r, "operation");
   if (!parseOperation(req.operation)) {
     return Error{"request.operation \"" + req.operation +
                  "\" is not CREATE, UPDATE, DELETE or CONNECT"};
   }
   if (JsonPtr u = r.find("userInfo"); u && u->is_object()) {
-    req.username = stringField(*u, "username");
+    req.username = stringMember(*u, "username");
     if (JsonPtr g = u->find("groups"); g && g->is_array()) {
       for (size_t i = 0, n = g->size(); i < n; ++i) {
         if (const JsonValue item = (*g)[i]; item.is_string()) {
