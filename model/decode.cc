@@ -18,6 +18,7 @@ using json = JsonValue;
 // The JSON field helpers shared with the platform decoders; errors are PlatformDecodeError
 // ("<field path> <problem>"). intAt stays local: here a missing port is 0, not nullopt.
 using platform_decode::fail;
+using platform_decode::FieldPath;
 using platform_decode::idx;
 using platform_decode::labelMap;
 using platform_decode::listAt;
@@ -28,7 +29,7 @@ using platform_decode::specOf;
 using platform_decode::stringAt;
 using platform_decode::stringList;
 
-int32_t intAt(const json& j, const char* key, const std::string& path) {
+int32_t intAt(const json& j, const char* key, const FieldPath& path) {
   JsonPtr m = member(j, key);
   if (m == nullptr) {
     return 0;
@@ -42,23 +43,24 @@ int32_t intAt(const json& j, const char* key, const std::string& path) {
     } catch (const std::exception&) {
     }
   }
-  fail(path + "." + key, "must be an integer");
+  fail(path.child(key).str(), "must be an integer");
 }
 
 WorkloadSelector selectorAt(const json& spec, const char* key, const char* labels_key,
-                            const std::string& path) {
+                            const FieldPath& path) {
   WorkloadSelector sel;
   JsonPtr s = objectAt(spec, key, path);
   if (s != nullptr) {
     sel.present = true;
-    sel.match_labels = labelMap(member(*s, labels_key), path + "." + key + "." + labels_key);
+    const FieldPath selector = path.child(key);
+    sel.match_labels = labelMap(member(*s, labels_key), selector.child(labels_key));
   }
   return sel;
 }
 
-TargetRef targetRef(const json& j, const std::string& path) {
+TargetRef targetRef(const json& j, const FieldPath& path) {
   if (!j.is_object()) {
-    fail(path, "must be an object");
+    fail(path.str(), "must be an object");
   }
   TargetRef ref;
   ref.group = stringAt(j, "group", path);
@@ -68,14 +70,16 @@ TargetRef targetRef(const json& j, const std::string& path) {
   return ref;
 }
 
-std::vector<TargetRef> targetRefs(const json& spec, const std::string& path) {
+std::vector<TargetRef> targetRefs(const json& spec, const FieldPath& path) {
   std::vector<TargetRef> refs;
   if (JsonPtr one = member(spec, "targetRef")) {
-    refs.push_back(targetRef(*one, path + ".targetRef"));
+    refs.push_back(targetRef(*one, path.child("targetRef")));
   }
   if (JsonPtr many = listAt(spec, "targetRefs", path)) {
-    for (size_t i = 0; i < many->size(); ++i) {
-      refs.push_back(targetRef((*many)[i], path + ".targetRefs[" + std::to_string(i) + "]"));
+    refs.reserve(refs.size() + many->size());
+    size_t i = 0;
+    for (const json ref : *many) {
+      refs.push_back(targetRef(ref, path.child("targetRefs", i++)));
     }
   }
   return refs;
@@ -121,19 +125,30 @@ std::string canaryWeight(const json& doc) {
 
 // Keeps every non-empty list field of an AuthorizationPolicy source/operation under its Istio
 // name. Unknown fields are kept too: istiod rejects them, and rules only look up known names.
-std::vector<FieldValues> fieldValues(const json& j, const std::string& path) {
+std::vector<FieldValues> fieldValues(const json& j, const FieldPath& path) {
   std::vector<FieldValues> out;
   if (!j.is_object()) {
-    fail(path, "must be an object");
+    fail(path.str(), "must be an object");
   }
-  for (const auto& [k, v] : j.items()) {
-    if (v.is_array()) {
-      FieldValues fv{k, stringList(j, k.c_str(), path)};
-      if (!fv.values.empty()) {
-        out.push_back(std::move(fv));
-      }
+  j.forEachMember([&](std::string_view key, const json& v) {
+    // A repeated key: the last one wins, as for every other member.
+    out.erase(std::remove_if(out.begin(), out.end(),
+                             [&](const FieldValues& fv) { return fv.field == key; }),
+              out.end());
+    if (!v.is_array() || v.empty()) {
+      return;
     }
-  }
+    FieldValues fv{std::string(key), {}};
+    fv.values.reserve(v.size());
+    size_t i = 0;
+    for (const json item : v) {
+      // The path is built only for a value that is not a string (an error, or a YAML scalar).
+      fv.values.push_back(item.is_string() ? std::string(item.string_view())
+                                           : scalar(item, path.child(key, i)));
+      ++i;
+    }
+    out.push_back(std::move(fv));
+  });
   return out;
 }
 
@@ -256,39 +271,41 @@ AuthorizationPolicy decodeAuthorizationPolicy(const json& doc) {
     ap.provider = stringAt(*provider, "name", "spec.provider");
   }
   if (JsonPtr rules = listAt(spec, "rules", "spec")) {
-    for (size_t i = 0; i < rules->size(); ++i) {
-      const json& r = (*rules)[i];
-      std::string path = idx("spec.rules", i);
+    size_t i = 0;
+    for (const json r : *rules) {
+      const FieldPath path("spec.rules", i++);
       AuthzRule rule;
       if (r.is_null()) {
         ap.rules.push_back(std::move(rule));
         continue;
       }
       if (!r.is_object()) {
-        fail(path, "must be an object");
+        fail(path.str(), "must be an object");
       }
-      if (JsonPtr from = listAt(r, "from", path)) {
-        for (size_t k = 0; k < from->size(); ++k) {
-          std::string fp = idx(path + ".from", k);
-          JsonPtr src = objectAt((*from)[k], "source", fp);
-          rule.from.push_back(src == nullptr ? std::vector<FieldValues>{}
-                                             : fieldValues(*src, fp + ".source"));
+      // from[k].source and to[k].operation: the same shape, a list of objects of field lists.
+      auto clauses = [&](const char* list, const char* clause,
+                         std::vector<std::vector<FieldValues>>& out) {
+        JsonPtr items = listAt(r, list, path);
+        if (items == nullptr) {
+          return;
         }
-      }
-      if (JsonPtr to = listAt(r, "to", path)) {
-        for (size_t k = 0; k < to->size(); ++k) {
-          std::string tp = idx(path + ".to", k);
-          JsonPtr op = objectAt((*to)[k], "operation", tp);
-          rule.to.push_back(op == nullptr ? std::vector<FieldValues>{}
-                                          : fieldValues(*op, tp + ".operation"));
+        out.reserve(items->size());
+        size_t k = 0;
+        for (const json item : *items) {
+          const FieldPath at = path.child(list, k++);
+          JsonPtr fields = objectAt(item, clause, at);
+          out.push_back(fields == nullptr ? std::vector<FieldValues>{}
+                                          : fieldValues(*fields, at.child(clause)));
         }
-      }
+      };
+      clauses("from", "source", rule.from);
+      clauses("to", "operation", rule.to);
       if (JsonPtr when = listAt(r, "when", path)) {
-        for (size_t k = 0; k < when->size(); ++k) {
-          const json& c = (*when)[k];
-          std::string cp = idx(path + ".when", k);
+        size_t k = 0;
+        for (const json c : *when) {
+          const FieldPath cp = path.child("when", k++);
           if (!c.is_object()) {
-            fail(cp, "must be an object");
+            fail(cp.str(), "must be an object");
           }
           rule.when.push_back({stringAt(c, "key", cp), stringList(c, "values", cp),
                                stringList(c, "notValues", cp)});

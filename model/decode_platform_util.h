@@ -22,6 +22,47 @@ using json = JsonValue;
   throw PlatformDecodeError(path + " " + what);
 }
 
+// A field's path for error messages ("spec.rules[0].from[1].source"), spelled out only when an
+// error names it: a decoder passes it down as a chain of small nodes on the stack (a parent, a
+// name, an optional index) instead of building a string per field it visits. A FieldPath views
+// its parent and its name: it must not outlive either (pass `path.child(...)` straight to a call,
+// or keep it in a local whose parent is a named FieldPath).
+class FieldPath {
+ public:
+  FieldPath(const char* name) : name_(name) {}         // NOLINT: "spec", "" (the root)
+  FieldPath(const std::string& name) : name_(name) {}  // NOLINT: an existing string path
+  FieldPath(std::string_view name, size_t index) : name_(name), index_(index) {}
+
+  // Returns `name` (dotted segments allowed) under this path, and `[index]` when given.
+  FieldPath child(std::string_view name) const { return FieldPath(this, name, kNoIndex); }
+  FieldPath child(std::string_view name, size_t index) const {
+    return FieldPath(this, name, index);
+  }
+
+  std::string str() const {
+    std::string out = parent_ != nullptr ? parent_->str() : std::string();
+    if (!name_.empty()) {
+      if (!out.empty()) {
+        out.push_back('.');
+      }
+      out.append(name_);
+    }
+    if (index_ != kNoIndex) {
+      out.append("[").append(std::to_string(index_)).append("]");
+    }
+    return out;
+  }
+
+ private:
+  static constexpr size_t kNoIndex = static_cast<size_t>(-1);
+  FieldPath(const FieldPath* parent, std::string_view name, size_t index)
+      : parent_(parent), name_(name), index_(index) {}
+
+  const FieldPath* parent_ = nullptr;
+  std::string_view name_;
+  size_t index_ = kNoIndex;
+};
+
 inline std::string idx(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
 inline JsonPtr member(const json& j, const char* key) {
@@ -32,25 +73,25 @@ inline JsonPtr member(const json& j, const char* key) {
   return m;
 }
 
-inline JsonPtr objectAt(const json& j, const char* key, const std::string& path) {
+inline JsonPtr objectAt(const json& j, const char* key, const FieldPath& path) {
   JsonPtr m = member(j, key);
   if (m != nullptr && !m->is_object()) {
-    fail(path + "." + key, "must be an object");
+    fail(path.child(key).str(), "must be an object");
   }
   return m;
 }
 
-inline JsonPtr listAt(const json& j, const char* key, const std::string& path) {
+inline JsonPtr listAt(const json& j, const char* key, const FieldPath& path) {
   JsonPtr m = member(j, key);
   if (m != nullptr && !m->is_array()) {
-    fail(path + "." + key, "must be a list");
+    fail(path.child(key).str(), "must be a list");
   }
   return m;
 }
 
 // Kubernetes stores every scalar as text in these places; YAML may have produced a number or
 // bool from an unquoted value, so accept any scalar and render it as text.
-inline std::string scalar(const json& j, const std::string& path) {
+inline std::string scalar(const json& j, const FieldPath& path) {
   if (j.is_string()) {
     return j.get<std::string>();
   }
@@ -63,10 +104,10 @@ inline std::string scalar(const json& j, const std::string& path) {
   if (j.is_number()) {
     return j.dump();
   }
-  fail(path, "must be a string");
+  fail(path.str(), "must be a string");
 }
 
-inline std::string stringAt(const json& j, const char* key, const std::string& path) {
+inline std::string stringAt(const json& j, const char* key, const FieldPath& path) {
   JsonPtr m = member(j, key);
   if (m == nullptr) {
     return std::string();
@@ -74,10 +115,10 @@ inline std::string stringAt(const json& j, const char* key, const std::string& p
   if (m->is_string()) {  // the common case: no field path built
     return std::string(m->string_view());
   }
-  return scalar(*m, path + "." + key);
+  return scalar(*m, path.child(key));
 }
 
-inline std::optional<int64_t> intAt(const json& j, const char* key, const std::string& path) {
+inline std::optional<int64_t> intAt(const json& j, const char* key, const FieldPath& path) {
   JsonPtr m = member(j, key);
   if (m == nullptr) {
     return std::nullopt;
@@ -95,10 +136,10 @@ inline std::optional<int64_t> intAt(const json& j, const char* key, const std::s
     } catch (const std::exception&) {
     }
   }
-  fail(path + "." + key, "must be an integer");
+  fail(path.child(key).str(), "must be an integer");
 }
 
-inline std::optional<bool> boolAt(const json& j, const char* key, const std::string& path) {
+inline std::optional<bool> boolAt(const json& j, const char* key, const FieldPath& path) {
   JsonPtr m = member(j, key);
   if (m == nullptr) {
     return std::nullopt;
@@ -109,10 +150,11 @@ inline std::optional<bool> boolAt(const json& j, const char* key, const std::str
   if (m->is_string() && (*m == "true" || *m == "false")) {
     return *m == "true";
   }
-  fail(path + "." + key, "must be a boolean");
+  fail(path.child(key).str(), "must be a boolean");
 }
 
-inline std::vector<std::string> stringList(const json& j, const char* key, const std::string& path) {
+inline std::vector<std::string> stringList(const json& j, const char* key,
+                                           const FieldPath& path) {
   std::vector<std::string> out;
   if (JsonPtr m = listAt(j, key, path)) {
     out.reserve(m->size());
@@ -120,25 +162,27 @@ inline std::vector<std::string> stringList(const json& j, const char* key, const
     for (const json item : *m) {
       // The path is built only for a value that is not a string (an error, or a YAML scalar).
       out.push_back(item.is_string() ? std::string(item.string_view())
-                                     : scalar(item, idx(path + "." + key, i)));
+                                     : scalar(item, path.child(key, i)));
       ++i;
     }
   }
   return out;
 }
 
-inline Labels labelMap(JsonPtr m, const std::string& path) {
+inline Labels labelMap(JsonPtr m, const FieldPath& path) {
   if (m == nullptr) {
     return {};
   }
   if (!m->is_object()) {
-    fail(path, "must be a map of strings");
+    fail(path.str(), "must be a map of strings");
   }
   std::vector<std::pair<std::string, std::string>> kv;
   kv.reserve(m->size());
-  for (const auto& [k, v] : m->items()) {
-    kv.emplace_back(k, v.is_null() ? std::string() : scalar(v, path + "." + k));
-  }
+  m->forEachMember([&](std::string_view k, const json& v) {
+    kv.emplace_back(std::string(k), v.is_string()  ? std::string(v.string_view())
+                                    : v.is_null() ? std::string()
+                                                  : scalar(v, path.child(k)));
+  });
   return Labels(std::move(kv));
 }
 
@@ -148,18 +192,18 @@ inline json specOf(const json& doc) {
   return spec == nullptr ? json() : *spec;
 }
 
-inline KubeLabelSelector labelSelector(const json& j, const std::string& path) {
+inline KubeLabelSelector labelSelector(const json& j, const FieldPath& path) {
   if (!j.is_object()) {
-    fail(path, "must be an object");
+    fail(path.str(), "must be an object");
   }
   KubeLabelSelector sel;
-  sel.match_labels = labelMap(member(j, "matchLabels"), path + ".matchLabels");
+  sel.match_labels = labelMap(member(j, "matchLabels"), path.child("matchLabels"));
   if (JsonPtr exprs = listAt(j, "matchExpressions", path)) {
     for (size_t i = 0; i < exprs->size(); ++i) {
       const json& e = (*exprs)[i];
-      const std::string ep = idx(path + ".matchExpressions", i);
+      const FieldPath ep = path.child("matchExpressions", i);
       if (!e.is_object()) {
-        fail(ep, "must be an object");
+        fail(ep.str(), "must be an object");
       }
       sel.expressions.push_back(
           {stringAt(e, "key", ep), stringAt(e, "operator", ep), stringList(e, "values", ep)});
@@ -168,7 +212,7 @@ inline KubeLabelSelector labelSelector(const json& j, const std::string& path) {
   return sel;
 }
 
-inline PortRef portRef(const json& j, const std::string& path) {
+inline PortRef portRef(const json& j, const FieldPath& path) {
   PortRef ref;
   if (j.is_number_integer()) {
     ref.number = static_cast<int32_t>(j.get<int64_t>());
@@ -180,14 +224,14 @@ inline PortRef portRef(const json& j, const std::string& path) {
       int32_t n = 0;
       const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
       if (ec != std::errc() || end != s.data() + s.size()) {
-        fail(path, "port number out of range");
+        fail(path.str(), "port number out of range");
       }
       ref.number = n;
     } else {
       ref.name = s;
     }
   } else {
-    fail(path, "must be a port number or name");
+    fail(path.str(), "must be a port number or name");
   }
   return ref;
 }

@@ -82,6 +82,17 @@ class JsonValue {
 
   // Object members in document order, keys copied (the decoders build paths from them).
   std::vector<std::pair<std::string, JsonValue>> items() const;
+  // Calls f(std::string_view key, const JsonValue& value) for each member of an object in
+  // document order (nothing for other values); the keys are views into the document.
+  template <typename F>
+  void forEachMember(F&& f) const {
+    if (!is_object()) {
+      return;
+    }
+    for (simdjson::dom::key_value_pair kv : simdjson::dom::object(e_)) {
+      f(kv.key, JsonValue(kv.value));
+    }
+  }
 
   // Returns compact JSON text for the value (numbers as nlohmann prints them).
   std::string dump() const;

@@ -96,42 +96,64 @@ Result<AdmissionRequest> parseAdmissionReview(std::string_view body, size_t read
   if (!rit || !rit->is_object()) {
     return Error{"AdmissionReview has no request"};
   }
-  const JsonValue r = *rit;
-  req.uid = stringMember(r, "uid");
+  // One pass over the request's members (of repeated keys the last one wins, as in find()).
+  auto text = [](const JsonValue& v) {
+    return v.is_string() ? std::string(v.string_view()) : std::string();
+  };
+  rit->forEachMember([&](std::string_view key, const JsonValue& v) {
+    if (key == "uid") {
+      req.uid = text(v);
+    } else if (key == "kind") {
+      req.kind = {};
+      v.forEachMember([&](std::string_view k, const JsonValue& part) {
+        if (k == "group") {
+          req.kind.group = text(part);
+        } else if (k == "version") {
+          req.kind.version = text(part);
+        } else if (k == "kind") {
+          req.kind.kind = text(part);
+        }
+      });
+    } else if (key == "subResource") {
+      req.sub_resource = text(v);
+    } else if (key == "name") {
+      req.name = text(v);
+    } else if (key == "namespace") {
+      req.ns = text(v);
+    } else if (key == "operation") {
+      req.operation = text(v);
+    } else if (key == "userInfo") {
+      req.username.clear();
+      req.groups.clear();
+      v.forEachMember([&](std::string_view k, const JsonValue& part) {
+        if (k == "username") {
+          req.username = text(part);
+        } else if (k == "groups") {
+          req.groups.clear();
+          if (part.is_array()) {
+            req.groups.reserve(part.size());
+            for (const JsonValue item : part) {
+              if (item.is_string()) {
+                req.groups.emplace_back(item.string_view());
+              }
+            }
+          }
+        }
+      });
+    } else if (key == "dryRun") {
+      req.dry_run = v.is_boolean() && v.get<bool>();
+    } else if (key == "object") {
+      req.object = v;
+    } else if (key == "oldObject") {
+      req.old_object = v;
+    }
+  });
   if (req.uid.empty()) {
     return Error{"request.uid is missing"};
   }
-  if (JsonPtr k = r.find("kind"); k && k->is_object()) {
-    req.kind.group = stringMember(*k, "group");
-    req.kind.version = stringMember(*k, "version");
-    req.kind.kind = stringMember(*k, "kind");
-  }
-  req.sub_resource = stringMember(r, "subResource");
-  req.name = stringMember(r, "name");
-  req.ns = stringMember(r, "namespace");
-  req.operation = stringMember(r, "operation");
   if (!parseOperation(req.operation)) {
     return Error{"request.operation \"" + req.operation +
                  "\" is not CREATE, UPDATE, DELETE or CONNECT"};
-  }
-  if (JsonPtr u = r.find("userInfo"); u && u->is_object()) {
-    req.username = stringMember(*u, "username");
-    if (JsonPtr g = u->find("groups"); g && g->is_array()) {
-      for (size_t i = 0, n = g->size(); i < n; ++i) {
-        if (const JsonValue item = (*g)[i]; item.is_string()) {
-          req.groups.emplace_back(item.string_view());
-        }
-      }
-    }
-  }
-  if (JsonPtr d = r.find("dryRun"); d && d->is_boolean()) {
-    req.dry_run = d->get<bool>();
-  }
-  if (JsonPtr o = r.find("object")) {
-    req.object = *o;
-  }
-  if (JsonPtr o = r.find("oldObject")) {
-    req.old_object = *o;
   }
   return req;
 }

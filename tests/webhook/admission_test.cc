@@ -234,6 +234,40 @@ TEST(Admission, ManagedFieldsAreNeverReadAndRepeatedKeysTakeTheLast) {
   EXPECT_EQ(keyOf(*(*change)->object).str(), "PeerAuthentication shop/q");
 }
 
+TEST(Admission, RequestFieldsRepeatedOrOfAnotherTypeReadAsTheLastOne) {
+  // The request is read in one pass: of a repeated member the last one counts, whole (a later
+  // userInfo without groups has none), and a member of another type reads as absent.
+  const std::string body = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
+    "request":{"uid":"first","uid":"second","operation":"DELETE","operation":"CREATE",
+    "kind":{"group":"g","version":"v","kind":"K"},"kind":{"kind":"PeerAuthentication","group":
+    "security.istio.io"},"name":7,"namespace":"a","namespace":"shop",
+    "userInfo":{"username":"alice","groups":["x"]},"userInfo":{"groups":["y","z",3],
+    "groups":["w"],"username":"bob"},"dryRun":true,"dryRun":"yes","subResource":"status",
+    "subResource":null,"object":null,"object":{"apiVersion":"security.istio.io/v1",
+    "kind":"PeerAuthentication","metadata":{"name":"p"}},"oldObject":{"a":1},"oldObject":null}})";
+  auto req = parseAdmissionReview(body);
+  ASSERT_TRUE(req.ok()) << req.error();
+  EXPECT_EQ(req->uid, "second");
+  EXPECT_EQ(req->operation, "CREATE");
+  EXPECT_EQ(req->kind.group, "security.istio.io");
+  EXPECT_EQ(req->kind.version, "");
+  EXPECT_EQ(req->kind.kind, "PeerAuthentication");
+  EXPECT_EQ(req->name, "");
+  EXPECT_EQ(req->ns, "shop");
+  EXPECT_EQ(req->username, "bob");
+  EXPECT_EQ(req->groups, std::vector<std::string>{"w"});
+  EXPECT_FALSE(req->dry_run);
+  EXPECT_EQ(req->sub_resource, "");
+  EXPECT_TRUE(req->object.is_object());
+  EXPECT_TRUE(req->old_object.is_null());
+  EXPECT_EQ(req->objectName(), "p");
+
+  auto no_uid = parseAdmissionReview(R"({"apiVersion":"admission.k8s.io/v1","kind":
+    "AdmissionReview","request":{"uid":"u","operation":"CREATE","uid":5}})");
+  ASSERT_FALSE(no_uid.ok());
+  EXPECT_NE(no_uid.error().find("request.uid is missing"), std::string::npos) << no_uid.error();
+}
+
 TEST(Admission, MalformedBodiesSayWhereAndWhat) {
   for (const auto& [body, want] : std::vector<std::pair<std::string, std::string>>{
            {R"({"apiVersion":"admission.k8s.io/v1","request":{"uid":"u",)", "malformed JSON: "},
