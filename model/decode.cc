@@ -104,16 +104,23 @@ void decodeMeta(const json& doc, Object& o) {
   }
 }
 
-std::string annotation(const json& doc, const char* key) {
+// Returns metadata.annotations (an object), or nothing when absent.
+JsonPtr annotations(const json& doc) {
   JsonPtr meta = member(doc, "metadata");
   JsonPtr ann = meta == nullptr ? nullptr : member(*meta, "annotations");
-  if (ann == nullptr) {
-    return {};
-  }
-  if (!ann->is_object()) {
+  if (ann != nullptr && !ann->is_object()) {
     fail("metadata.annotations", "must be a map of strings");
   }
-  return stringAt(*ann, key, "metadata.annotations");
+  return ann;
+}
+
+std::string annotation(JsonPtr annotations, const char* key) {
+  return annotations == nullptr ? std::string()
+                                : stringAt(*annotations, key, "metadata.annotations");
+}
+
+std::string annotation(const json& doc, const char* key) {
+  return annotation(annotations(doc), key);
 }
 
 // Returns the weighted waypoint canary's share (Istio 1.31; Service, ServiceEntry, Namespace).
@@ -314,10 +321,9 @@ AuthorizationPolicy decodeAuthorizationPolicy(const json& doc) {
       ap.rules.push_back(std::move(rule));
     }
   }
-  ap.translated_from = annotation(doc, "ambient-guard.io/translated-from");
-  std::string dry = annotation(doc, "istio.io/dry-run");
-  JsonPtr meta = member(doc, "metadata");
-  JsonPtr ann = meta == nullptr ? nullptr : member(*meta, "annotations");
+  const JsonPtr ann = annotations(doc);
+  ap.translated_from = annotation(ann, "ambient-guard.io/translated-from");
+  std::string dry = annotation(ann, "istio.io/dry-run");
   if (ann != nullptr && member(*ann, "istio.io/dry-run") != nullptr) {
     ap.dry_run = dry;
   }
@@ -591,9 +597,9 @@ Result<std::optional<AnyObject>> decodeWithDefaults(const json& doc, int line,
     if (present == nullptr && fallback != nullptr) {
       return std::string(*fallback);
     }
-    JsonPtr m = member(doc, key);
-    return m != nullptr && m->is_string() ? std::optional<std::string>(m->get<std::string>())
-                                          : std::nullopt;
+    return present != nullptr && present->is_string()
+               ? std::optional<std::string>(std::string(present->string_view()))
+               : std::nullopt;
   };
   std::optional<std::string> api = text("apiVersion", default_api);
   std::optional<std::string> kind = text("kind", default_kind);
@@ -604,13 +610,16 @@ Result<std::optional<AnyObject>> decodeWithDefaults(const json& doc, int line,
   if (!k || !keepPlatformDocument(*k, doc)) {
     return std::optional<AnyObject>();
   }
-  std::string name = "?";
-  try {
+  // The object's name, for an error only.
+  auto nameOf = [&doc]() -> std::string {
     if (JsonPtr meta = member(doc, "metadata"); meta != nullptr && meta->is_object()) {
       if (JsonPtr n = member(*meta, "name"); n != nullptr && n->is_string()) {
-        name = n->get<std::string>();
+        return n->get<std::string>();
       }
     }
+    return "?";
+  };
+  try {
     Object meta_only;
     decodeMeta(doc, meta_only);
     AnyObject obj = decodeKind(*k, doc);
@@ -622,13 +631,13 @@ Result<std::optional<AnyObject>> decodeWithDefaults(const json& doc, int line,
     m.line = line;
     return std::optional<AnyObject>(std::move(obj));
   } catch (const PlatformDecodeError& e) {
-    return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
+    return Error{std::string(kindName(*k)) + " " + nameOf() + ": " + e.what()};
   } catch (const JsonTypeError& e) {
-    return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
+    return Error{std::string(kindName(*k)) + " " + nameOf() + ": " + e.what()};
   } catch (const std::exception& e) {
     // Last resort (std::out_of_range, std::length_error, ...): the caller gets an error for
     // this object, never an exception out of a request or watch thread.
-    return Error{std::string(kindName(*k)) + " " + name + ": " + e.what()};
+    return Error{std::string(kindName(*k)) + " " + nameOf() + ": " + e.what()};
   }
 }
 

@@ -192,7 +192,7 @@ std::optional<std::string> Enforcer::exemptionFor(const RequestContext& req) con
   }
   for (const auto& p : config_.exemptions.users) {
     if (globMatch(p, req.user)) {
-      return "user " + req.user;
+      return "user " + std::string(req.user);
     }
   }
   for (const auto& p : config_.exemptions.groups) {

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,8 +33,9 @@ inline constexpr std::string_view kPreExistingSuffix = " (already present before
 struct RequestContext {
   std::string ns;                  // the namespace the write concerns ("" if cluster-scoped)
   const Labels* ns_labels = nullptr;  // that namespace's labels, nullptr when unknown
-  std::string user;
-  std::vector<std::string> groups;
+  // Views of the AdmissionRequest's userInfo: valid while the request is.
+  std::string_view user;
+  std::span<const std::string> groups;
   bool dry_run = false;  // request.dryRun
 };
 

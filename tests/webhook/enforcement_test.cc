@@ -40,8 +40,9 @@ RequestContext in(const std::string& ns, const Labels* labels = nullptr) {
   RequestContext r;
   r.ns = ns;
   r.ns_labels = labels;
+  static const std::vector<std::string> kGroups = {"system:authenticated"};
   r.user = "alice";
-  r.groups = {"system:authenticated"};
+  r.groups = kGroups;
   return r;
 }
 
@@ -160,7 +161,8 @@ TEST(Enforcement, ExemptionsSkipEnforcementButKeepFindings) {
   RequestContext by_user = in("shop");
   by_user.user = "deployer";
   RequestContext by_group = in("shop");
-  by_group.groups.push_back("breakglass");
+  const std::vector<std::string> breakglass = {"system:authenticated", "breakglass"};
+  by_group.groups = breakglass;
   for (const auto& c : {Case{in("kube-system"), "namespace kube-system"},
                         Case{in("ambient-guard"), "namespace ambient-guard"},
                         Case{in("ci-42"), "namespace ci-42"}, Case{by_user, "user deployer"},
