@@ -392,9 +392,18 @@ class Connection final : public ParkedConnection {
           }
         }
         if (drained || in_.size() >= kLoopReadCap) {
-          return in_.empty() ? Next::kPark : Next::kWorker;
+          if (in_.empty()) {
+            setState(ConnectionState::kIdle);  // nothing (or only empty lines) came after all
+            return Next::kPark;
+          }
+          return Next::kWorker;
         }
         const bool was_empty = in_.empty();
+        if (was_empty) {
+          // Active before the read: once its bytes leave the socket, a drain must not take the
+          // connection for an idle one (ConnectionRegistry::closeIdle looks at the socket).
+          setState(ConnectionState::kActive);
+        }
         const TlsIo::NowResult r = io_.readNow(in_, kLoopReadCap - in_.size());
         if (r == TlsIo::NowResult::kClosed) {
           return in_.empty() ? Next::kClose : Next::kWorker;

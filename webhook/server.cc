@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -59,12 +60,14 @@ class ConnectionRegistry {
     }
   }
   // Closes idle connections (all of them with `include_active`): the worker waiting on one sees
-  // EOF and ends. An active connection is left alone: its request is answered first. Returns
-  // how many are still open.
+  // EOF and ends. An active connection is left alone: its request is answered first. So is an
+  // idle one whose socket has bytes its loop has not read yet: a request that arrived before the
+  // drain, which the loop marks active as it reads it (the caller comes back for the rest).
+  // Returns how many are still open.
   size_t closeIdle(bool include_active) {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [fd, e] : fds_) {
-      if (e.state != ConnectionState::kActive || include_active) {
+      if (include_active || (e.state != ConnectionState::kActive && !readable(fd))) {
         ::shutdown(fd, SHUT_RDWR);
       }
     }
@@ -134,6 +137,11 @@ class ConnectionRegistry {
                    max_connections_, waiting);
     }
     unreported_ = 0;
+  }
+
+  static bool readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0;
   }
 
   // Eviction order: new connections (handshake, or no request yet) before kept-alive ones, the
