@@ -254,13 +254,16 @@ TEST_F(ConnectionTest, DrainingClosesParkedConnectionsAndAnswersOneMidRequest) {
   std::thread stopper([&] { s->stop(); });  // returns once every connection is closed
   EXPECT_TRUE(parked.closedByServer());
   EXPECT_TRUE(fresh.closedByServer());
-  ASSERT_TRUE(busy.send(request.substr(request.size() - 10)));
+  EXPECT_TRUE(busy.send(request.substr(request.size() - 10)));
   auto r = busy.readResponse();
-  ASSERT_TRUE(r.has_value()) << "the request in flight was dropped";
-  EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(r->headers["connection"], "close");
-  EXPECT_EQ(json::parse(r->body)["response"]["allowed"], false);
-  EXPECT_TRUE(busy.closedByServer());
+  EXPECT_TRUE(r.has_value()) << "the request in flight was dropped";
+  if (r.has_value()) {
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->headers["connection"], "close");
+    EXPECT_EQ(json::parse(r->body)["response"]["allowed"], false);
+    EXPECT_TRUE(busy.closedByServer());
+  }
+  ::shutdown(busy.fd(), SHUT_RDWR);  // so that a failed expectation above still lets the drain end
   stopper.join();
 }
 
