@@ -395,9 +395,18 @@ ObjectKey normalized(ObjectKey key) {
 }  // namespace
 
 OverlayView::OverlayView(const ClusterView& base, AnyObject obj)
-    : base_(base), key_(normalized(keyOf(obj))), put_(std::move(obj)) {
+    : base_(base), key_(normalized(keyOf(obj))), owned_(std::move(obj)), put_(&*owned_) {
   if (key_.ns.empty()) {
-    metaOf(*put_).ns.clear();
+    metaOf(*owned_).ns.clear();
+  }
+}
+
+OverlayView::OverlayView(const ClusterView& base, const AnyObject* obj)
+    : base_(base), key_(normalized(keyOf(*obj))), put_(obj) {
+  if (key_.ns.empty() && !metaOf(*obj).ns.empty()) {
+    owned_ = *obj;  // a cluster-scoped object written with a namespace: shown without it
+    metaOf(*owned_).ns.clear();
+    put_ = &*owned_;
   }
 }
 

@@ -123,13 +123,18 @@ class Snapshot final : public ClusterView {
   std::array<size_t, kKindCount> counts_{};
 };
 
-// A view of `base` with one object put (added or replaced) or removed.
+// A view of `base` with one object put (added or replaced) or removed. Neither copyable nor
+// movable: it may point into itself.
 class OverlayView final : public ClusterView {
  public:
   // The cluster with `obj` added or replacing the object with the same key.
   OverlayView(const ClusterView& base, AnyObject obj);
+  // The same without a copy of *obj (a review's decoded object): *obj must outlive the view.
+  OverlayView(const ClusterView& base, const AnyObject* obj);
   // The cluster without the object `removed`.
   OverlayView(const ClusterView& base, ObjectKey removed);
+  OverlayView(const OverlayView&) = delete;
+  OverlayView& operator=(const OverlayView&) = delete;
 
   const Namespace* findNamespace(std::string_view name) const override;
   std::vector<std::string> namespaceNames() const override;
@@ -140,7 +145,8 @@ class OverlayView final : public ClusterView {
  private:
   const ClusterView& base_;
   ObjectKey key_;
-  std::optional<AnyObject> put_;  // nullopt: removal
+  std::optional<AnyObject> owned_;  // the put object when the view holds its own copy
+  const AnyObject* put_ = nullptr;  // the object put (*owned_ or the caller's); null: removal
 };
 
 }  // namespace ambient_guard
