@@ -347,7 +347,9 @@ const Snapshot::Bucket* Snapshot::bucket(std::string_view ns) const {
 }
 
 void Snapshot::forEach(Kind kind, std::string_view ns, ObjectVisitor fn) const {
-  const Bucket* b = bucket(clusterScoped(kind) ? std::string_view() : ns);
+  // Rules ask for many kinds a cluster has none of (GatewayClasses, Sidecars, ...): no lookup.
+  const Bucket* b =
+      count(kind) == 0 ? nullptr : bucket(clusterScoped(kind) ? std::string_view() : ns);
   if (b == nullptr) {
     return;
   }
@@ -359,7 +361,8 @@ void Snapshot::forEach(Kind kind, std::string_view ns, ObjectVisitor fn) const {
 }
 
 const Object* Snapshot::findObject(Kind kind, std::string_view ns, std::string_view name) const {
-  const Bucket* b = bucket(clusterScoped(kind) ? std::string_view() : ns);
+  const Bucket* b =
+      count(kind) == 0 ? nullptr : bucket(clusterScoped(kind) ? std::string_view() : ns);
   if (b == nullptr) {
     return nullptr;
   }
