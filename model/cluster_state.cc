@@ -326,11 +326,11 @@ std::shared_ptr<const Snapshot> Snapshot::withKindReplaced(Kind kind,
 }
 
 const Namespace* Snapshot::findNamespace(std::string_view name) const {
-  auto it = buckets_.find("");
-  if (it == buckets_.end()) {
+  const Bucket* b = bucket("");
+  if (b == nullptr) {
     return nullptr;
   }
-  const auto& vec = it->second->of<Namespace>();
+  const auto& vec = b->of<Namespace>();
   auto pos = std::lower_bound(vec.begin(), vec.end(), name,
                               [](const Namespace& o, std::string_view n) { return o.name < n; });
   if (pos != vec.end() && pos->name == name) {
@@ -341,20 +341,41 @@ const Namespace* Snapshot::findNamespace(std::string_view name) const {
 
 std::vector<std::string> Snapshot::namespaceNames() const { return names_; }
 
-void Snapshot::forEach(Kind kind, std::string_view ns,
-                       const std::function<void(const Object&)>& fn) const {
-  if (clusterScoped(kind)) {
-    ns = "";
-  }
-  auto it = buckets_.find(std::string(ns));
-  if (it == buckets_.end()) {
+const Snapshot::Bucket* Snapshot::bucket(std::string_view ns) const {
+  auto it = buckets_.find(ns);
+  return it == buckets_.end() ? nullptr : it->second.get();
+}
+
+void Snapshot::forEach(Kind kind, std::string_view ns, ObjectVisitor fn) const {
+  // Rules ask for many kinds a cluster has none of (GatewayClasses, Sidecars, ...): no lookup.
+  const Bucket* b =
+      count(kind) == 0 ? nullptr : bucket(clusterScoped(kind) ? std::string_view() : ns);
+  if (b == nullptr) {
     return;
   }
-  it->second->withKind(kind, [&](const auto& vec) {
+  b->withKind(kind, [&](const auto& vec) {
     for (const auto& o : vec) {
       fn(o);
     }
   });
+}
+
+const Object* Snapshot::findObject(Kind kind, std::string_view ns, std::string_view name) const {
+  const Bucket* b =
+      count(kind) == 0 ? nullptr : bucket(clusterScoped(kind) ? std::string_view() : ns);
+  if (b == nullptr) {
+    return nullptr;
+  }
+  const Object* found = nullptr;
+  b->withKind(kind, [&](const auto& vec) {
+    using T = typename std::decay_t<decltype(vec)>::value_type;
+    auto pos = std::lower_bound(vec.begin(), vec.end(), name,
+                                [](const T& o, std::string_view n) { return o.name < n; });
+    if (pos != vec.end() && pos->name == name) {
+      found = &*pos;
+    }
+  });
+  return found;
 }
 
 std::vector<AnyObject> Snapshot::objects() const {
@@ -377,9 +398,18 @@ ObjectKey normalized(ObjectKey key) {
 }  // namespace
 
 OverlayView::OverlayView(const ClusterView& base, AnyObject obj)
-    : base_(base), key_(normalized(keyOf(obj))), put_(std::move(obj)) {
+    : base_(base), key_(normalized(keyOf(obj))), owned_(std::move(obj)), put_(&*owned_) {
   if (key_.ns.empty()) {
-    metaOf(*put_).ns.clear();
+    metaOf(*owned_).ns.clear();
+  }
+}
+
+OverlayView::OverlayView(const ClusterView& base, const AnyObject* obj)
+    : base_(base), key_(normalized(keyOf(*obj))), put_(obj) {
+  if (key_.ns.empty() && !metaOf(*obj).ns.empty()) {
+    owned_ = *obj;  // a cluster-scoped object written with a namespace: shown without it
+    metaOf(*owned_).ns.clear();
+    put_ = &*owned_;
   }
 }
 
@@ -419,8 +449,7 @@ std::vector<std::string> OverlayView::namespaceNames() const {
   return names;
 }
 
-void OverlayView::forEach(Kind kind, std::string_view ns,
-                          const std::function<void(const Object&)>& fn) const {
+void OverlayView::forEach(Kind kind, std::string_view ns, ObjectVisitor fn) const {
   if (clusterScoped(kind)) {
     ns = "";
   }
@@ -445,13 +474,23 @@ void OverlayView::forEach(Kind kind, std::string_view ns,
   }
 }
 
+const Object* OverlayView::findObject(Kind kind, std::string_view ns,
+                                      std::string_view name) const {
+  if (clusterScoped(kind)) {
+    ns = "";
+  }
+  if (kind == key_.kind && ns == key_.ns && name == key_.name) {
+    return put_ ? &metaOf(*put_) : nullptr;
+  }
+  return base_.findObject(kind, ns, name);
+}
+
 size_t OverlayView::count(Kind kind) const {
   size_t n = base_.count(kind);
   if (kind != key_.kind) {
     return n;
   }
-  bool existed = false;
-  base_.forEach(kind, key_.ns, [&](const Object& o) { existed = existed || o.name == key_.name; });
+  const bool existed = base_.findObject(kind, key_.ns, key_.name) != nullptr;
   if (existed && !put_) {
     return n - 1;
   }

@@ -12,12 +12,34 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
 #include "model/objects.h"
 
 namespace ambient_guard {
+
+// A reference to a callable taking `const Object&`, for ClusterView::forEach: no allocation and
+// one indirect call per object (a std::function allocates for captures over 16 bytes). It does
+// not own the callable, so it is only a parameter type: the callable outlives the call.
+class ObjectVisitor {
+ public:
+  template <class F>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, ObjectVisitor> &&
+             std::is_invocable_v<F&, const Object&>)
+  ObjectVisitor(F&& fn)  // NOLINT(google-explicit-constructor): lambdas convert implicitly
+      : callable_(const_cast<void*>(static_cast<const void*>(&fn))),
+        call_([](void* callable, const Object& o) {
+          (*static_cast<std::remove_reference_t<F>*>(callable))(o);
+        }) {}
+
+  void operator()(const Object& o) const { call_(callable_, o); }
+
+ private:
+  void* callable_;
+  void (*call_)(void* callable, const Object& o);
+};
 
 class ClusterView {
  public:
@@ -28,9 +50,12 @@ class ClusterView {
   // Returns the names of every namespace that has a Namespace object or namespaced objects,
   // sorted.
   virtual std::vector<std::string> namespaceNames() const = 0;
-  // Calls fn for each object of `kind` in namespace `ns` ("" for cluster-scoped kinds).
-  virtual void forEach(Kind kind, std::string_view ns,
-                       const std::function<void(const Object&)>& fn) const = 0;
+  // Calls fn for each object of `kind` in namespace `ns` ("" for cluster-scoped kinds), in name
+  // order.
+  virtual void forEach(Kind kind, std::string_view ns, ObjectVisitor fn) const = 0;
+  // Returns the object of `kind` named ns/name (ns ignored for cluster-scoped kinds), or nullptr.
+  virtual const Object* findObject(Kind kind, std::string_view ns,
+                                   std::string_view name) const = 0;
   // Returns the number of objects of `kind` across all namespaces.
   virtual size_t count(Kind kind) const = 0;
 
@@ -41,16 +66,16 @@ class ClusterView {
     forEach(T::kKind, ns, [&](const Object& o) { out.push_back(static_cast<const T*>(&o)); });
     return out;
   }
+  // Calls fn(const T&) for each object of type T in namespace ns, in name order (list without
+  // the vector).
+  template <class T, class F>
+  void forEachOf(std::string_view ns, F&& fn) const {
+    forEach(T::kKind, ns, [&](const Object& o) { fn(static_cast<const T&>(o)); });
+  }
   // Returns the object of type T named ns/name, or nullptr.
   template <class T>
   const T* find(std::string_view ns, std::string_view name) const {
-    const T* found = nullptr;
-    forEach(T::kKind, ns, [&](const Object& o) {
-      if (o.name == name) {
-        found = static_cast<const T*>(&o);
-      }
-    });
-    return found;
+    return static_cast<const T*>(findObject(T::kKind, ns, name));
   }
 };
 
@@ -71,8 +96,8 @@ class Snapshot final : public ClusterView {
 
   const Namespace* findNamespace(std::string_view name) const override;
   std::vector<std::string> namespaceNames() const override;
-  void forEach(Kind kind, std::string_view ns,
-               const std::function<void(const Object&)>& fn) const override;
+  void forEach(Kind kind, std::string_view ns, ObjectVisitor fn) const override;
+  const Object* findObject(Kind kind, std::string_view ns, std::string_view name) const override;
   size_t count(Kind kind) const override { return counts_[static_cast<int>(kind)]; }
 
   // Returns every object of the snapshot (a copy), e.g. to build the next one.
@@ -84,30 +109,44 @@ class Snapshot final : public ClusterView {
 
  private:
   Snapshot() = default;
+  // Hashes std::string and std::string_view alike, so a lookup by namespace copies no string.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  const Bucket* bucket(std::string_view ns) const;
   void finish();
-  std::unordered_map<std::string, std::shared_ptr<const Bucket>> buckets_;  // "" = cluster-scoped
-  std::vector<std::string> names_;                                         // sorted
+  using Buckets =
+      std::unordered_map<std::string, std::shared_ptr<const Bucket>, NameHash, std::equal_to<>>;
+  Buckets buckets_;  // "" = cluster-scoped
+  std::vector<std::string> names_;  // sorted
   std::array<size_t, kKindCount> counts_{};
 };
 
-// A view of `base` with one object put (added or replaced) or removed.
+// A view of `base` with one object put (added or replaced) or removed. Neither copyable nor
+// movable: it may point into itself.
 class OverlayView final : public ClusterView {
  public:
   // The cluster with `obj` added or replacing the object with the same key.
   OverlayView(const ClusterView& base, AnyObject obj);
+  // The same without a copy of *obj (a review's decoded object): *obj must outlive the view.
+  OverlayView(const ClusterView& base, const AnyObject* obj);
   // The cluster without the object `removed`.
   OverlayView(const ClusterView& base, ObjectKey removed);
+  OverlayView(const OverlayView&) = delete;
+  OverlayView& operator=(const OverlayView&) = delete;
 
   const Namespace* findNamespace(std::string_view name) const override;
   std::vector<std::string> namespaceNames() const override;
-  void forEach(Kind kind, std::string_view ns,
-               const std::function<void(const Object&)>& fn) const override;
+  void forEach(Kind kind, std::string_view ns, ObjectVisitor fn) const override;
+  const Object* findObject(Kind kind, std::string_view ns, std::string_view name) const override;
   size_t count(Kind kind) const override;
 
  private:
   const ClusterView& base_;
   ObjectKey key_;
-  std::optional<AnyObject> put_;  // nullopt: removal
+  std::optional<AnyObject> owned_;  // the put object when the view holds its own copy
+  const AnyObject* put_ = nullptr;  // the object put (*owned_ or the caller's); null: removal
 };
 
 }  // namespace ambient_guard

@@ -14,21 +14,21 @@ bool isIstiod(const Deployment& d) {
 }
 
 void lowestIstiod(const ClusterView& state, std::string_view ns, IstioVersion& best) {
-  for (const Deployment* d : state.list<Deployment>(ns)) {
-    if (!isIstiod(*d)) {
-      continue;
+  state.forEachOf<Deployment>(ns, [&](const Deployment& d) {
+    if (!isIstiod(d)) {
+      return;
     }
-    for (const Container& c : d->spec.containers) {
+    for (const Container& c : d.spec.containers) {
       if (c.init || c.name != "discovery") {
         continue;
       }
       auto v = platform::parseVersion(c.image);
       if (v && (!best.version || *v < *best.version)) {
         best.version = v;
-        best.source = "image of Deployment " + d->ns + "/" + d->name + ": " + c.image;
+        best.source = "image of Deployment " + d.ns + "/" + d.name + ": " + c.image;
       }
     }
-  }
+  });
 }
 
 }  // namespace

@@ -184,6 +184,11 @@ void checkTrustDomains(const RuleContext& ctx, const AuthorizationPolicy& ap,
   out.push_back(std::move(f));
 }
 
+// Returns true when `ap` is a waypoint's policy (targetRefs), which this rule never reports:
+// ztunnel ignores it (convertForZtunnel: kIgnored, or kDryRunNotSent before that, and
+// l7_extra::checkPolicy leaves dry-run to the waypoint), so nothing about it is dropped.
+bool waypointPolicy(const AuthorizationPolicy& ap) { return !ap.target_refs.empty(); }
+
 void check(const RuleContext& ctx, const AuthorizationPolicy& ap,
            const std::vector<std::string>& namespaces, const std::string& finding_ns,
            std::vector<Finding>& out) {
@@ -193,11 +198,10 @@ void check(const RuleContext& ctx, const AuthorizationPolicy& ap,
                             : ambient::TrustDomainHandling::kDroppedSilently;
   ambient::ZtunnelConversion conv = ambient::convertForZtunnel(ap, ctx.mesh, handling);
   l7_extra::checkPolicy(ctx, kDoc, ap, conv, istio, namespaces, finding_ns, out);
-  const AuthorizationPolicy* twin = readyTwin(ctx, ap);
   const size_t before_td = out.size();
   checkTrustDomains(ctx, ap, conv, istio, namespaces, finding_ns, out);
   if (out.size() > before_td) {
-    applyTwin(twin, ap, out.back());
+    applyTwin(readyTwin(ctx, ap), ap, out.back());
   }
   if (conv.outcome == Outcome::kAccepted || conv.outcome == Outcome::kIgnored ||
       conv.outcome == Outcome::kDryRunNotSent) {
@@ -248,7 +252,7 @@ void check(const RuleContext& ctx, const AuthorizationPolicy& ap,
               ". istiod reports: \"" + conv.status_message + "\" Fix: replace `selector` with `" +
               fix.target_refs + "` so a waypoint enforces it; " + fix.how + ".";
   f.summary = "[" + f.rule + "] " + ref + ": " + shortEffect(ap, conv.outcome) + "; use targetRefs";
-  applyTwin(twin, ap, f);
+  applyTwin(readyTwin(ctx, ap), ap, f);
   out.push_back(std::move(f));
 }
 
@@ -261,9 +265,19 @@ void L7PolicyWithoutWaypoint::evaluate(const RuleContext& ctx, std::vector<Findi
     l7_extra::checkServiceSubject(ctx, kDoc, out);  // use-waypoint changes shift identities
     return;
   }
+  if (!ctx.subject.isNamespace() && ctx.subject.key.kind == Kind::kAuthorizationPolicy) {
+    const auto* ap = ctx.state.find<AuthorizationPolicy>(ctx.subject.key.ns, ctx.subject.key.name);
+    if (ap != nullptr && waypointPolicy(*ap)) {
+      return;  // before working out which ambient namespaces it would cover
+    }
+  }
   forEachCoveringPolicy<AuthorizationPolicy>(
       ctx, [&](const AuthorizationPolicy& ap, const std::vector<std::string>& namespaces,
-               const std::string& finding_ns) { check(ctx, ap, namespaces, finding_ns, out); });
+               const std::string& finding_ns) {
+        if (!waypointPolicy(ap)) {
+          check(ctx, ap, namespaces, finding_ns, out);
+        }
+      });
 }
 
 }  // namespace ambient_guard::rules

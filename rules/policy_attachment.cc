@@ -22,10 +22,10 @@ void appendTargeted(const ClusterView& state, std::string_view ns,
   }
 }
 
-// Returns the resolution for a target that an agentgateway proxy serves: Istio programs
+// Makes `r` the resolution for a target that an agentgateway proxy serves: Istio programs
 // agentgateway only through Gateway API routes (istio.io docs/ambient/usage/agentgateway).
-TargetResolution agentgateway(const std::string& ns, const std::string& subject,
-                              TargetResolution r) {
+// In place, so that resolveTargetRef returns its one TargetResolution without a move.
+void markAgentgateway(const std::string& ns, const std::string& subject, TargetResolution& r) {
   r.status = TargetResolution::Status::kAgentgateway;
   r.problem = subject + " agentgateway " + r.binding.ns + "/" + r.binding.name +
               " (class istio-agentgateway-waypoint or istio-agentgateway), and Istio applies no "
@@ -34,7 +34,6 @@ TargetResolution agentgateway(const std::string& ns, const std::string& subject,
   r.fix = "bind the target to an istio-waypoint Gateway (`istioctl waypoint apply -n " + ns +
           "`) to keep this policy, or express it with Gateway API routes on the agentgateway "
           "waypoint";
-  return r;
 }
 
 }  // namespace
@@ -81,7 +80,8 @@ TargetResolution resolveTargetRef(const ClusterView& state, std::string_view pol
     r.binding = resolveWaypoint(state, ns, &svc->labels, TrafficType::kService);
     if (r.binding.bound() && r.binding.gateway != nullptr &&
         isAgentgateway(state, *r.binding.gateway)) {
-      return agentgateway(ns, "Service " + ns + "/" + ref.name + " is bound to", r);
+      markAgentgateway(ns, "Service " + ns + "/" + ref.name + " is bound to", r);
+      return r;
     }
     if (r.binding.bound()) {
       return r;
@@ -113,7 +113,8 @@ TargetResolution resolveTargetRef(const ClusterView& state, std::string_view pol
       r.binding.gateway = gw;
       r.binding.ns = gw->ns;
       r.binding.name = gw->name;
-      return agentgateway(ns, "it names", r);
+      markAgentgateway(ns, "it names", r);
+      return r;
     }
     if (isWaypoint(state, *gw)) {
       if (waypointFor(state, *gw) == "none") {
@@ -164,7 +165,8 @@ TargetResolution resolveTargetRef(const ClusterView& state, std::string_view pol
     r.binding = resolveWaypoint(state, ns, &se->labels, TrafficType::kService);
     if (r.binding.bound() && r.binding.gateway != nullptr &&
         isAgentgateway(state, *r.binding.gateway)) {
-      return agentgateway(ns, "ServiceEntry " + ns + "/" + ref.name + " is bound to", r);
+      markAgentgateway(ns, "ServiceEntry " + ns + "/" + ref.name + " is bound to", r);
+      return r;
     }
     if (r.binding.bound()) {
       return r;

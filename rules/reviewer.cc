@@ -196,14 +196,15 @@ std::vector<rules::Finding> Reviewer::review(const ClusterView& state, const Cha
   const rules::Subject subject = kindOf(*any) == Kind::kNamespace
                                      ? rules::Subject::namespaceNamed(key.name)
                                      : rules::Subject::object(key);
-  const OverlayView before_state = change.old_object ? OverlayView(state, *change.old_object)
+  // The views refer to the change's objects rather than copy them.
+  const OverlayView before_state = change.old_object ? OverlayView(state, &*change.old_object)
                                                      : OverlayView(state, key);
   const auto mesh = meshFor(state);
   std::vector<rules::Finding> after;
   if (change.op == Operation::kDelete || !change.object) {
     after = evaluateWith(*mesh, OverlayView(state, key), subject, &before_state, false);
   } else {
-    after = evaluateWith(*mesh, OverlayView(state, *change.object), subject, &before_state, false);
+    after = evaluateWith(*mesh, OverlayView(state, &*change.object), subject, &before_state, false);
   }
   if (after.empty()) {
     return after;

@@ -348,6 +348,13 @@ TEST(ClusterState, OverlayView) {
     EXPECT_EQ(view->count(Kind::kService), c.services);
     EXPECT_EQ(view->count(Kind::kAuthorizationPolicy), 1u);  // other kinds untouched
     EXPECT_EQ(view->namespaceNames(), c.namespaces);
+    if (c.put) {
+      const OverlayView referring(*base, &*c.put);  // the same without a copy
+      EXPECT_EQ(names(referring, Kind::kService, "a"), c.services_in_a);
+      EXPECT_EQ(versionOf(referring, "a", "b-svc"), c.changed_version);
+      EXPECT_EQ(referring.count(Kind::kService), c.services);
+      EXPECT_EQ(referring.namespaceNames(), c.namespaces);
+    }
   }
 }
 
@@ -378,6 +385,18 @@ TEST(ClusterState, OverlayViewNamespaces) {
   EXPECT_NE(with_class.find<GatewayClass>("a", "istio-waypoint"), nullptr);
   EXPECT_EQ(with_class.count(Kind::kGatewayClass), 1u);
   EXPECT_EQ(with_class.namespaceNames(), (Names{"a", "empty"}));
+
+  // Referring to the written object: a stray namespace is still normalized away, in a copy.
+  const AnyObject written(gc);
+  const OverlayView referring(*base, &written);
+  const GatewayClass* seen = referring.find<GatewayClass>("a", "istio-waypoint");
+  ASSERT_NE(seen, nullptr);
+  EXPECT_EQ(seen->ns.str(), "");
+  EXPECT_EQ(std::get<GatewayClass>(written).ns.str(), "stray");
+  const AnyObject relabelled_any(relabelled);
+  const OverlayView referring_ns(*base, &relabelled_any);
+  ASSERT_NE(referring_ns.findNamespace("a"), nullptr);
+  EXPECT_EQ(referring_ns.findNamespace("a")->labels.str(), "istio.io/dataplane-mode=ambient");
 }
 
 TEST(ClusterState, OverlayOfOverlay) {

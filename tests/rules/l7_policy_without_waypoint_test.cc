@@ -218,6 +218,14 @@ TEST(L7PolicyWithoutWaypoint, PolicyWrites) {
           "  targetRefs: [{group: \"\", kind: Service, name: reviews}]\n  action: CUSTOM\n"
           "  provider: {name: ext-authz}\n  rules:\n  - {}\n"),
        {}},
+      {"targetRefs dry-run with trustDomains: still the waypoint's",
+       "",
+       ap("shop", "p",
+          "  targetRefs: [{group: \"\", kind: Service, name: reviews}]\n  action: DENY\n"
+          "  rules:\n  - from: [{source: {trustDomains: [partner.example]}}]\n"
+          "    to: [{operation: {methods: [\"GET\"]}}]\n",
+          "{istio.io/dry-run: \"true\"}"),
+       {}},
       {"dry-run: not sent at all, a warning on the annotation",
        "",
        ap("shop", "p", kAllowHttpOnly, "{istio.io/dry-run: \"true\"}"),
@@ -532,6 +540,17 @@ TEST(L7PolicyWithoutWaypoint, PreflightReviewNamespace) {
        "shop",
        {{.object = "AuthorizationPolicy istio-system/p", .field = field, .ns = "shop"}}},
       {"another namespace's policy", ap("mall", "p", kAllowHttpOnly), "shop", {}},
+      {"targetRefs policies of the namespace and the root namespace",
+       ap("shop", "p",
+          "  targetRefs: [{group: \"\", kind: Service, name: reviews}]\n  action: CUSTOM\n"
+          "  provider: {name: ext-authz}\n  rules:\n  - {}\n",
+          "{istio.io/dry-run: \"true\"}") +
+           ap("istio-system", "mesh",
+              "  targetRefs: [{group: gateway.networking.k8s.io, kind: GatewayClass, name: "
+              "istio-waypoint}]\n  action: DENY\n  rules:\n"
+              "  - to: [{operation: {methods: [\"GET\"]}}]\n"),
+       "shop",
+       {}},
   };
   const Reviewer reviewer = testing::defaultReviewer();
   for (const auto& c : cases) {
