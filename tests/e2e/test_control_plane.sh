@@ -138,8 +138,12 @@ test_control_plane_without_the_role_is_absent_not_unready() {
   done
   grep -qF 'cannot list resource "deployments" in API group "apps" in the namespace "istio-system"' "$log" ||
     fail "the warning does not say which permission is missing: $(grep -F deployments "$log")"
-  curl -fsS --cacert "$E2E_WORK/pki/ca.crt" "https://127.0.0.1:$port/metrics" |
-    grep -q '^ambient_guard_state_objects{kind="Deployment"} 0' ||
+  # Read whole first: `curl | grep -q` fails under pipefail when grep stops at its match before
+  # curl has written the rest ("curl: (23) Failed writing body").
+  local metrics
+  metrics=$(curl -fsS --cacert "$E2E_WORK/pki/ca.crt" "https://127.0.0.1:$port/metrics") ||
+    fail "GET /metrics failed"
+  grep -q '^ambient_guard_state_objects{kind="Deployment"} 0' <<<"$metrics" ||
     fail "Deployments are not held as absent (0 objects)"
 }
 
