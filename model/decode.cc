@@ -323,9 +323,8 @@ AuthorizationPolicy decodeAuthorizationPolicy(const json& doc) {
   }
   const JsonPtr ann = annotations(doc);
   ap.translated_from = annotation(ann, "ambient-guard.io/translated-from");
-  std::string dry = annotation(ann, "istio.io/dry-run");
   if (ann != nullptr && member(*ann, "istio.io/dry-run") != nullptr) {
-    ap.dry_run = dry;
+    ap.dry_run = annotation(ann, "istio.io/dry-run");
   }
   return ap;
 }

@@ -1,5 +1,7 @@
 #include "rules/l7_policy_without_waypoint.h"
 
+#include <optional>
+
 #include "rules/ambient.h"
 #include "rules/istio_version.h"
 #include "rules/l7_policy_without_waypoint_extra.h"
@@ -198,10 +200,18 @@ void check(const RuleContext& ctx, const AuthorizationPolicy& ap,
                             : ambient::TrustDomainHandling::kDroppedSilently;
   ambient::ZtunnelConversion conv = ambient::convertForZtunnel(ap, ctx.mesh, handling);
   l7_extra::checkPolicy(ctx, kDoc, ap, conv, istio, namespaces, finding_ns, out);
+  // The ready twin, looked for once and only when there is a finding to demote.
+  std::optional<const AuthorizationPolicy*> twin;
+  auto twinOf = [&] {
+    if (!twin) {
+      twin = readyTwin(ctx, ap);
+    }
+    return *twin;
+  };
   const size_t before_td = out.size();
   checkTrustDomains(ctx, ap, conv, istio, namespaces, finding_ns, out);
   if (out.size() > before_td) {
-    applyTwin(readyTwin(ctx, ap), ap, out.back());
+    applyTwin(twinOf(), ap, out.back());
   }
   if (conv.outcome == Outcome::kAccepted || conv.outcome == Outcome::kIgnored ||
       conv.outcome == Outcome::kDryRunNotSent) {
@@ -252,7 +262,7 @@ void check(const RuleContext& ctx, const AuthorizationPolicy& ap,
               ". istiod reports: \"" + conv.status_message + "\" Fix: replace `selector` with `" +
               fix.target_refs + "` so a waypoint enforces it; " + fix.how + ".";
   f.summary = "[" + f.rule + "] " + ref + ": " + shortEffect(ap, conv.outcome) + "; use targetRefs";
-  applyTwin(readyTwin(ctx, ap), ap, f);
+  applyTwin(twinOf(), ap, f);
   out.push_back(std::move(f));
 }
 
